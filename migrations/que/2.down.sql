@@ -1,0 +1,1 @@
+ALTER TABLE que_jobs ALTER COLUMN priority SET DEFAULT 1;

@@ -1,0 +1,265 @@
+package io.quejava;
+
+import io.quejava.internal.Dialect;
+import io.quejava.internal.JobRow;
+import io.quejava.internal.SchemaInfo;
+import io.quejava.internal.Session;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Enqueues and locks jobs in {@code que_jobs}. Thread-safe; create one per database and share it.
+ *
+ * <p>At creation the client reads the table's schema version (its comment, checked against its
+ * columns) and picks the SQL dialect for it. Tables resolve through the connections' search_path,
+ * as Ruby Que's and que-go's do.
+ *
+ * <pre>{@code
+ * Client client = Client.create(dataSource);
+ * Job job = client.enqueue(NewJob.of("SendInvoice", 42).queue("billing"));
+ * }</pre>
+ */
+public final class Client {
+  private static final Logger log = LoggerFactory.getLogger(Client.class);
+
+  /** Default for {@link Builder#maxLockAttempts}: {@value}, as que-go. */
+  public static final int DEFAULT_MAX_LOCK_ATTEMPTS = 10;
+
+  private final DataSource dataSource;
+  private final Dialect dialect;
+  private final String table;
+  private final int maxLockAttempts;
+  /** Test seam: runs between the lock query and the re-check. */
+  volatile Consumer<Job> beforeRecheck;
+
+  private Client(Builder b, Dialect dialect, String table) {
+    this.dataSource = b.dataSource;
+    this.dialect = dialect;
+    this.table = table;
+    this.maxLockAttempts = b.maxLockAttempts;
+  }
+
+  /** A client with the default settings; reads the schema version now. */
+  public static Client create(DataSource dataSource) {
+    return builder(dataSource).build();
+  }
+
+  public static Builder builder(DataSource dataSource) {
+    return new Builder(dataSource);
+  }
+
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** The que_jobs schema version this client speaks (3 for Ruby Que 0.x and que-go). */
+  public int schemaVersion() {
+    return dialect.schemaVersion();
+  }
+
+  /** The queue jobs go to when none is named: {@code ''} on schema 3. */
+  public String defaultQueue() {
+    return dialect.defaultQueue();
+  }
+
+  /** Enqueues a job of {@code jobClass} with these args (a JSON array written by Jackson), defaults for the rest. */
+  public Job enqueue(String jobClass, Object... args) {
+    return enqueue(NewJob.of(jobClass, args));
+  }
+
+  /** Enqueues one job on a connection of its own, committed when this returns. */
+  public Job enqueue(NewJob job) {
+    Objects.requireNonNull(job, "job");
+    return withOwnConnection(c -> new Job(dialect.insert(c, job)));
+  }
+
+  /**
+   * Enqueues one job on the caller's connection, inside whatever transaction it has open: the job
+   * exists if and only if that transaction commits. The library neither commits nor rolls back.
+   */
+  public Job enqueue(Connection connection, NewJob job) {
+    Objects.requireNonNull(connection, "connection");
+    Objects.requireNonNull(job, "job");
+    try {
+      return new Job(dialect.insert(connection, job));
+    } catch (SQLException e) {
+      throw new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Enqueues all jobs in one statement (one round trip) on a connection of its own; all or none. */
+  public List<Job> enqueueAll(List<NewJob> jobs) {
+    List<NewJob> checked = checkBatch(jobs);
+    if (checked.isEmpty()) {
+      return List.of();
+    }
+    return withOwnConnection(c -> wrap(dialect.insertAll(c, checked)));
+  }
+
+  /** Enqueues all jobs in one statement inside the caller's transaction. */
+  public List<Job> enqueueAll(Connection connection, List<NewJob> jobs) {
+    Objects.requireNonNull(connection, "connection");
+    List<NewJob> checked = checkBatch(jobs);
+    if (checked.isEmpty()) {
+      return List.of();
+    }
+    try {
+      return wrap(dialect.insertAll(connection, checked));
+    } catch (SQLException e) {
+      throw new QueException("enqueue of " + checked.size() + " jobs failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Locks the next ready job of {@code queue} on a connection of its own, which the returned job
+   * keeps (with the lock) until {@link LockedJob#close()}. Empty when no job is ready, or when every
+   * attempt lost a race to another worker ({@link Builder#maxLockAttempts} in a row).
+   */
+  public Optional<LockedJob> lockJob(String queue) {
+    Objects.requireNonNull(queue, "queue");
+    Session session;
+    try {
+      session = new Session(dataSource.getConnection());
+    } catch (SQLException e) {
+      throw new QueException("cannot get a connection: " + e.getMessage(), e);
+    }
+    boolean handedOver = false;
+    try {
+      LockedJob job = lock(session, queue, RetryPolicy.DEFAULT, true);
+      handedOver = job != null;
+      return Optional.ofNullable(job);
+    } finally {
+      if (!handedOver) {
+        session.close();
+      }
+    }
+  }
+
+  /**
+   * The lock protocol on a pinned session: lock one job with the walk, re-check it in a new
+   * statement, and on a lost race unlock and walk again. Returns null when nothing could be locked.
+   */
+  LockedJob lock(Session session, String queue, RetryPolicy retryPolicy, boolean ownsSession) {
+    try {
+      session.resetTransaction();
+      for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
+        JobRow row = dialect.lockNext(session, queue);
+        if (row == null) {
+          return null;
+        }
+        Consumer<Job> hook = beforeRecheck;
+        if (hook != null) {
+          hook.accept(new Job(row));
+        }
+        if (dialect.recheck(session, row)) {
+          return new LockedJob(dialect, session, new Job(row), retryPolicy, ownsSession);
+        }
+        log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
+        if (!dialect.unlock(session, row.id())) {
+          throw new QueException("advisory lock of job " + row.id() + " was not held at unlock");
+        }
+      }
+      log.debug("lock races persisted for {} attempts on queue '{}'", maxLockAttempts, queue);
+      return null;
+    } catch (SQLException e) {
+      throw new QueException("locking a job of queue '" + queue + "' failed: " + e.getMessage(), e);
+    }
+  }
+
+  private List<NewJob> checkBatch(List<NewJob> jobs) {
+    Objects.requireNonNull(jobs, "jobs");
+    List<NewJob> copy = new ArrayList<>(jobs.size());
+    for (int i = 0; i < jobs.size(); i++) {
+      NewJob job = jobs.get(i);
+      if (job == null) {
+        throw new IllegalArgumentException("jobs[" + i + "]: must not be null");
+      }
+      copy.add(job);
+    }
+    return copy;
+  }
+
+  private static List<Job> wrap(List<JobRow> rows) {
+    List<Job> out = new ArrayList<>(rows.size());
+    for (JobRow r : rows) {
+      out.add(new Job(r));
+    }
+    return out;
+  }
+
+  private interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /** Runs {@code work} on a connection we open, committing it ourselves if it is not in autocommit. */
+  private <T> T withOwnConnection(Work<T> work) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      try {
+        T result = work.run(c);
+        if (!autoCommit) {
+          c.commit();
+        }
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        if (!autoCommit) {
+          c.rollback();
+        }
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new QueException("enqueue into " + table + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Settings for a {@link Client}. */
+  public static final class Builder {
+    private final DataSource dataSource;
+    private int maxLockAttempts = DEFAULT_MAX_LOCK_ATTEMPTS;
+    private Integer assumedVersion;
+
+    private Builder(DataSource dataSource) {
+      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /**
+     * How many lost races (a job changed between the lock and the re-check) one lock call absorbs
+     * before it gives up. Default: {@value Client#DEFAULT_MAX_LOCK_ATTEMPTS}.
+     */
+    public Builder maxLockAttempts(int attempts) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException("maxLockAttempts: must be at least 1, got " + attempts);
+      }
+      this.maxLockAttempts = attempts;
+      return this;
+    }
+
+    /**
+     * Speak this schema version even if the table comment is missing or different (Rails schema
+     * dumps drop it). The columns are still checked against it. Default: read the comment.
+     */
+    public Builder assumeSchemaVersion(int version) {
+      this.assumedVersion = version;
+      return this;
+    }
+
+    /** Reads the schema version and returns the client; throws {@link QueException} if the table is unusable. */
+    public Client build() {
+      try (Connection c = dataSource.getConnection()) {
+        SchemaInfo info = SchemaInfo.inspect(c, null);
+        int version = info.version(assumedVersion);
+        return new Client(this, SchemaInfo.dialectFor(version, info.table()), info.table());
+      } catch (SQLException e) {
+        throw new QueException("cannot read the que_jobs schema: " + e.getMessage(), e);
+      }
+    }
+  }
+}

@@ -1,0 +1,181 @@
+package io.quejava;
+
+import io.quejava.internal.Dialect;
+import io.quejava.internal.Session;
+import io.quejava.internal.Text;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A job this process holds the advisory lock of, together with the connection that holds it.
+ *
+ * <p>The lock lives as long as this object is open: resolve the job with {@link #delete()} or
+ * {@link #error}, then {@link #close()} it, which releases the lock on the same session and only then
+ * gives the connection back. Each resolving statement runs in autocommit unless the caller opened a
+ * transaction on {@link #connection()}, in which case it commits with that transaction. Not
+ * thread-safe: one thread works one job.
+ *
+ * <pre>{@code
+ * try (LockedJob locked = client.lockJob("billing").orElseThrow()) {
+ *   Connection c = locked.connection();
+ *   c.setAutoCommit(false);
+ *   ... business writes on c ...
+ *   locked.delete();          // commits together with the writes
+ *   c.commit();
+ * }                           // unlock, after the commit
+ * }</pre>
+ */
+public final class LockedJob implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LockedJob.class);
+
+  private final Dialect dialect;
+  private final Session session;
+  private final Job job;
+  private final RetryPolicy retryPolicy;
+  private final boolean ownsSession;
+  private boolean deleted;
+  private boolean errored;
+  private boolean closed;
+
+  LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, boolean ownsSession) {
+    this.dialect = dialect;
+    this.session = session;
+    this.job = job;
+    this.retryPolicy = retryPolicy;
+    this.ownsSession = ownsSession;
+  }
+
+  /** The job as it was when it was locked. */
+  public Job job() {
+    return job;
+  }
+
+  /**
+   * The connection that holds the job's lock, for work that must commit together with the job's
+   * deletion. Do not close it, and leave it with no transaction open when the handler returns.
+   */
+  public Connection connection() {
+    checkOpen();
+    return session.connection();
+  }
+
+  /**
+   * Deletes the job by the key it was locked with. Idempotent. If a transaction is open on
+   * {@link #connection()}, the delete commits (or rolls back) with it.
+   */
+  public void delete() {
+    checkOpen();
+    if (deleted) {
+      return;
+    }
+    try {
+      int rows = dialect.delete(session, job.row());
+      if (rows == 0) {
+        log.warn("job changed under its lock: delete matched no row (id={} class={} queue='{}')",
+            job.id(), job.jobClass(), job.queue());
+      }
+      deleted = true;
+    } catch (SQLException e) {
+      throw new QueException("delete of job " + job.id() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Records a failure: error_count + 1, run_at = now() + the retry policy's delay for the new count,
+   * and last_error = {@code "<exception class>: <message>"} (cut to 500 characters), a newline, and
+   * the stack trace.
+   */
+  public void error(Throwable failure) {
+    error(Text.classicLastError(failure), null);
+  }
+
+  /** Records a failure with this text as last_error, retried after the retry policy's delay. */
+  public void error(String message) {
+    error(message, null);
+  }
+
+  /** Records a failure with this text, retried after {@code delay} (rounded up to whole seconds). */
+  public void error(String message, Duration delay) {
+    checkOpen();
+    if (deleted || errored) {
+      throw new IllegalStateException("job " + job.id() + " is already " + (deleted ? "deleted" : "errored"));
+    }
+    Duration d = delay != null ? delay : retryPolicy.delay(job.errorCount() + 1);
+    if (d == null || d.isNegative()) {
+      throw new IllegalArgumentException("delay: must be zero or positive, got " + d);
+    }
+    long seconds = d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
+    String text = Text.stripNul(message == null ? "" : message);
+    try {
+      int rows = dialect.setError(session, job.row(), seconds, text);
+      if (rows == 0) {
+        log.warn("job changed under its lock: error update matched no row (id={} class={} queue='{}')",
+            job.id(), job.jobClass(), job.queue());
+      }
+      errored = true;
+    } catch (SQLException e) {
+      throw new QueException("recording the error of job " + job.id() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** True once {@link #delete()} or {@link #error} has run. */
+  public boolean isResolved() {
+    return deleted || errored;
+  }
+
+  public boolean isDeleted() {
+    return deleted;
+  }
+
+  /** Same as {@link #close()}, named as que-go names it. */
+  public void done() {
+    close();
+  }
+
+  /**
+   * Releases the lock, then the connection. A transaction still open on the connection is rolled
+   * back first, so the lock is never released before the job's resolution committed. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (session.isAborted()) {
+      return;
+    }
+    boolean unlocked = false;
+    try {
+      if (session.resetTransaction()) {
+        log.warn("job {} ({}): an open transaction on its connection was rolled back before unlock",
+            job.id(), job.jobClass());
+      }
+      unlocked = dialect.unlock(session, job.id());
+      if (!unlocked) {
+        log.warn("job {}: its advisory lock was not held at unlock", job.id());
+      }
+    } catch (SQLException e) {
+      log.warn("job {}: unlock failed ({}); closing its connection so the server drops the lock",
+          job.id(), e.getMessage());
+      session.abort();
+    } finally {
+      if (ownsSession) {
+        if (unlocked) {
+          session.close();
+        } else {
+          session.abort();
+        }
+      }
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("job " + job.id() + " is closed: its lock was released");
+    }
+  }
+}

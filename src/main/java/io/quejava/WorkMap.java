@@ -1,0 +1,55 @@
+package io.quejava;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/** Job class name to handler, as que-go's WorkMap. Immutable; build it with {@link #builder()}. */
+public final class WorkMap {
+  private final Map<String, JobHandler> handlers;
+
+  private WorkMap(Map<String, JobHandler> handlers) {
+    this.handlers = Map.copyOf(handlers);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A WorkMap with a single entry. */
+  public static WorkMap of(String jobClass, JobHandler handler) {
+    return builder().put(jobClass, handler).build();
+  }
+
+  /** The handler for {@code jobClass}, or null when none is registered. */
+  public JobHandler get(String jobClass) {
+    return handlers.get(jobClass);
+  }
+
+  public Set<String> jobClasses() {
+    return handlers.keySet();
+  }
+
+  /** Collects entries; {@link #put} refuses a class registered twice. */
+  public static final class Builder {
+    private final Map<String, JobHandler> handlers = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    public Builder put(String jobClass, JobHandler handler) {
+      if (jobClass == null || jobClass.isBlank()) {
+        throw new IllegalArgumentException("jobClass: must not be blank");
+      }
+      Objects.requireNonNull(handler, "handler");
+      if (handlers.putIfAbsent(jobClass, handler) != null) {
+        throw new IllegalArgumentException("jobClass: '" + jobClass + "' is registered twice");
+      }
+      return this;
+    }
+
+    public WorkMap build() {
+      return new WorkMap(handlers);
+    }
+  }
+}

@@ -1,0 +1,306 @@
+package io.quejava;
+
+import io.quejava.internal.Session;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Works the jobs of one queue, one at a time, on one pinned connection (the Ruby 0.x and que-go
+ * model): lock, re-check, run the handler, delete or record the error, and only then unlock on the
+ * same session. The connection is opened on first use and kept while the worker lives, so its
+ * prepared statements are reused; after a database error it is dropped (which releases any lock it
+ * held) and opened again.
+ *
+ * <p>{@link #work()} loops on the calling thread until {@link #shutdown()}; {@link #workOne()} works
+ * at most one job. A {@link WorkerPool} runs several workers on threads of its own.
+ */
+public final class Worker {
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+  private final Client client;
+  private final WorkMap workMap;
+  private final WorkerConfig config;
+  private final String queue;
+  private final Semaphore wakeSignal = new Semaphore(0);
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final CountDownLatch exited = new CountDownLatch(1);
+  private final AtomicLong worked = new AtomicLong();
+  private final AtomicLong failed = new AtomicLong();
+  private volatile boolean stopping;
+  private volatile boolean idle;
+  private volatile Thread runner;
+  private volatile Session session;
+
+  public Worker(Client client, WorkMap workMap) {
+    this(client, workMap, WorkerConfig.ofDefaults());
+  }
+
+  public Worker(Client client, WorkMap workMap, WorkerConfig config) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.workMap = Objects.requireNonNull(workMap, "workMap");
+    this.config = Objects.requireNonNull(config, "config");
+    this.queue = config.queue() != null ? config.queue() : client.defaultQueue();
+  }
+
+  /** The queue this worker polls. */
+  public String queue() {
+    return queue;
+  }
+
+  /** Jobs whose handler succeeded. */
+  public long jobsWorked() {
+    return worked.get();
+  }
+
+  /** Jobs that failed (handler error, unknown class, open transaction left behind). */
+  public long jobsFailed() {
+    return failed.get();
+  }
+
+  /**
+   * Locks and works one job. Returns false when no job was ready (or shutdown has begun), true when
+   * one was worked, whether it succeeded or failed.
+   *
+   * @throws QueException when the database fails outside the handler; the connection is then dropped
+   */
+  public boolean workOne() {
+    if (stopping) {
+      return false;
+    }
+    Session s = session();
+    LockedJob locked;
+    try {
+      locked = client.lock(s, queue, config.retryPolicy(), false);
+    } catch (RuntimeException e) {
+      dropSession();
+      throw e;
+    }
+    if (locked == null) {
+      return false;
+    }
+    try {
+      perform(locked, s);
+    } finally {
+      locked.close();
+      if (s.isAborted()) {
+        dropSession();
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Works jobs until {@link #shutdown()}: at once again after a job, after the wake interval (or a
+   * {@link #wake()}) when there was none, and after the wake interval when the database failed.
+   */
+  public void work() {
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("work() is already running or has run on this worker");
+    }
+    runner = Thread.currentThread();
+    try {
+      while (!stopping) {
+        boolean didWork;
+        try {
+          didWork = workOne();
+        } catch (RuntimeException e) {
+          if (stopping) {
+            break;
+          }
+          log.warn("worker on queue '{}': {}; retrying after {}", queue, e.getMessage(), config.wakeInterval());
+          didWork = false;
+        }
+        if (!didWork && !stopping) {
+          awaitWake();
+        }
+      }
+    } finally {
+      dropSession();
+      runner = null;
+      exited.countDown();
+    }
+  }
+
+  /** Ends an idle wait early, so the worker looks for a job now. */
+  public void wake() {
+    wakeSignal.release();
+  }
+
+  boolean isIdle() {
+    return idle;
+  }
+
+  /**
+   * Stops taking jobs and waits, without a deadline, for the running job to finish and
+   * {@link #work()} to return. Safe to call when work() never ran or already returned.
+   */
+  public void shutdown() {
+    beginShutdown();
+    if (started.get()) {
+      awaitExit(Long.MAX_VALUE);
+    } else {
+      dropSession();
+    }
+  }
+
+  /**
+   * Stops taking jobs and gives the running job until {@code timeout}; then interrupts it and kills
+   * its connection, so its lock is released and its row stays as it was (another worker runs it
+   * again). Returns true when the worker finished within the timeout.
+   */
+  public boolean shutdown(Duration timeout) {
+    beginShutdown();
+    if (!started.get()) {
+      dropSession();
+      return true;
+    }
+    if (awaitExit(timeout.toNanos())) {
+      return true;
+    }
+    forceStop();
+    awaitExit(TimeUnit.SECONDS.toNanos(10));
+    return false;
+  }
+
+  void beginShutdown() {
+    stopping = true;
+    wake();
+  }
+
+  boolean awaitExit(long nanos) {
+    try {
+      return exited.await(nanos, TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return exited.getCount() == 0;
+    }
+  }
+
+  /** Past the deadline: kill the connection (the server drops the lock), then interrupt the handler. */
+  void forceStop() {
+    Session s = session;
+    if (s != null) {
+      log.warn("worker on queue '{}': shutdown deadline passed; closing its connection and interrupting the job", queue);
+      s.abort();
+    }
+    Thread t = runner;
+    if (t != null) {
+      t.interrupt();
+    }
+  }
+
+  private void perform(LockedJob locked, Session s) {
+    Job job = locked.job();
+    JobHandler handler = workMap.get(job.jobClass());
+    long start = System.nanoTime();
+    MDC.put("que.job_id", Long.toString(job.id()));
+    MDC.put("que.job_class", job.jobClass());
+    MDC.put("que.queue", job.queue());
+    try {
+      if (handler == null) {
+        locked.error("unknown job type: \"" + job.jobClass() + "\"");
+        failed.incrementAndGet();
+        log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
+            job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
+        return;
+      }
+      try {
+        handler.run(locked);
+      } catch (Throwable t) {
+        recordFailure(locked, s, t, start);
+        return;
+      }
+      if (s.resetTransaction()) {
+        recordFailure(locked, s,
+            new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
+            start);
+        return;
+      }
+      if (!locked.isResolved()) {
+        locked.delete();
+      }
+      worked.incrementAndGet();
+      log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
+          job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
+    } catch (SQLException e) {
+      throw new QueException("job " + job.id() + ": resetting its connection failed: " + e.getMessage(), e);
+    } finally {
+      if (!s.isAborted()) {
+        Thread.interrupted(); // a handler's leftover interrupt must not break the next wait
+      }
+      MDC.remove("que.job_id");
+      MDC.remove("que.job_class");
+      MDC.remove("que.queue");
+    }
+  }
+
+  private void recordFailure(LockedJob locked, Session s, Throwable failure, long start) throws SQLException {
+    Job job = locked.job();
+    failed.incrementAndGet();
+    if (s.isAborted()) {
+      log.warn("job interrupted at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left for another worker",
+          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      return;
+    }
+    s.resetTransaction();
+    if (locked.isDeleted()) {
+      log.warn("job failed after deleting itself id={} class={} queue='{}' ms={}",
+          job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);
+      return;
+    }
+    if (!locked.isResolved()) {
+      locked.error(failure);
+    }
+    log.warn("job errored id={} class={} queue='{}' error_count={} ms={}",
+        job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
+  }
+
+  private void awaitWake() {
+    idle = true;
+    try {
+      wakeSignal.tryAcquire(config.wakeInterval().toNanos(), TimeUnit.NANOSECONDS);
+      wakeSignal.drainPermits();
+    } catch (InterruptedException e) {
+      if (!stopping) {
+        Thread.currentThread().interrupt();
+        stopping = true;
+      }
+    } finally {
+      idle = false;
+    }
+  }
+
+  private Session session() {
+    Session s = session;
+    if (s == null) {
+      try {
+        s = new Session(client.dataSource().getConnection());
+      } catch (SQLException e) {
+        throw new QueException("cannot get a connection: " + e.getMessage(), e);
+      }
+      session = s;
+    }
+    return s;
+  }
+
+  private void dropSession() {
+    Session s = session;
+    session = null;
+    if (s != null) {
+      s.close();
+    }
+  }
+
+  private static long elapsedMs(long startNanos) {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+  }
+}

@@ -1,0 +1,98 @@
+package io.quejava;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Long-lived settings of a {@link Worker} or {@link WorkerPool}. Immutable:
+ * {@code WorkerConfig.custom().queue("billing").wakeInterval(Duration.ofSeconds(1)).build()}.
+ */
+public final class WorkerConfig {
+  /** Default {@link Builder#wakeInterval}: 5 seconds, as Ruby Que and que-go. */
+  public static final Duration DEFAULT_WAKE_INTERVAL = Duration.ofSeconds(5);
+
+  private static final WorkerConfig DEFAULTS = custom().build();
+
+  private final String queue;
+  private final Duration wakeInterval;
+  private final RetryPolicy retryPolicy;
+
+  private WorkerConfig(Builder b) {
+    this.queue = b.queue;
+    this.wakeInterval = b.wakeInterval;
+    this.retryPolicy = b.retryPolicy;
+  }
+
+  public static WorkerConfig ofDefaults() {
+    return DEFAULTS;
+  }
+
+  public static Builder custom() {
+    return new Builder();
+  }
+
+  /** A builder that starts from {@code base}. */
+  public static Builder from(WorkerConfig base) {
+    Builder b = new Builder();
+    b.queue = base.queue;
+    b.wakeInterval = base.wakeInterval;
+    b.retryPolicy = base.retryPolicy;
+    return b;
+  }
+
+  /** The queue to work, or null for the client's default queue. */
+  public String queue() {
+    return queue;
+  }
+
+  public Duration wakeInterval() {
+    return wakeInterval;
+  }
+
+  public RetryPolicy retryPolicy() {
+    return retryPolicy;
+  }
+
+  /** Builder for {@link WorkerConfig}; {@link #build()} checks every value. */
+  public static final class Builder {
+    private String queue;
+    private Duration wakeInterval = DEFAULT_WAKE_INTERVAL;
+    private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+
+    private Builder() {}
+
+    /**
+     * The one queue this worker polls. Default: the client's default queue ({@code ''} on schema 3).
+     * Serve a queue only with workers that know every job class enqueued into it.
+     */
+    public Builder queue(String queue) {
+      this.queue = Objects.requireNonNull(queue, "queue");
+      return this;
+    }
+
+    /**
+     * How long an idle worker waits before it looks for a job again (it looks again at once after
+     * a job). Default: 5 seconds. At least 1 ms.
+     */
+    public Builder wakeInterval(Duration wakeInterval) {
+      this.wakeInterval = Objects.requireNonNull(wakeInterval, "wakeInterval");
+      return this;
+    }
+
+    /** The delay before a failed job's next attempt. Default: {@link RetryPolicy#DEFAULT} (count^4 + 3 s). */
+    public Builder retryPolicy(RetryPolicy retryPolicy) {
+      this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      return this;
+    }
+
+    public WorkerConfig build() {
+      if (wakeInterval.compareTo(Duration.ofMillis(1)) < 0) {
+        throw new IllegalArgumentException("wakeInterval: must be at least 1 ms, got " + wakeInterval);
+      }
+      if (queue != null && queue.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException("queue: contains a NUL character");
+      }
+      return new WorkerConfig(this);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+package io.quejava.internal;
+
+import io.quejava.NewJob;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Schema 3: the table Ruby Que 0.6–0.14 and que-go share. A job is addressed by its full primary key
+ * {@code (queue, priority, run_at, job_id)} in every statement after the lock, both because that is
+ * how Ruby and Go do it (a job whose run_at moved is a different job to them) and because schema 3
+ * has no index on job_id alone.
+ *
+ * <p>Table names are unqualified and resolve through the connection's search_path, as Ruby's and
+ * Go's do.
+ */
+public final class ClassicDialect implements Dialect {
+  private static final String COLUMNS =
+      "queue, priority, run_at, job_id, job_class, args, error_count, last_error";
+
+  private static final String INSERT =
+      "INSERT INTO que_jobs (queue, priority, run_at, job_class, args)\n"
+          + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::json)\n"
+          + "RETURNING " + COLUMNS;
+
+  private static final String INSERT_ALL =
+      "INSERT INTO que_jobs (queue, priority, run_at, job_class, args)\n"
+          + "SELECT b.queue, b.priority::smallint, coalesce(b.run_at::timestamptz, now()), b.job_class, b.args::json\n"
+          + "FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])\n"
+          + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, n)\n"
+          + "ORDER BY b.n\n"
+          + "RETURNING " + COLUMNS;
+
+  /*
+   * The lock walk. A recursive CTE is never inlined, so pg_try_advisory_lock runs exactly once per
+   * row the walk visits, and the walk stops at the first row it locks (rule R5). Each step finds the
+   * next row after the previous one in key order with its own index probe.
+   */
+  private static final String LOCK_NEXT =
+      "WITH RECURSIVE walk AS (\n"
+          + "  SELECT (c).*, pg_try_advisory_lock((c).job_id) AS got_lock\n"
+          + "  FROM (SELECT c FROM que_jobs AS c\n"
+          + "        WHERE c.queue = ? AND c.run_at <= now()\n"
+          + "        ORDER BY c.priority, c.run_at, c.job_id\n"
+          + "        LIMIT 1) AS first_step\n"
+          + "  UNION ALL (\n"
+          + "    SELECT (c).*, pg_try_advisory_lock((c).job_id) AS got_lock\n"
+          + "    FROM (SELECT (SELECT c FROM que_jobs AS c\n"
+          + "                  WHERE c.queue = ? AND c.run_at <= now()\n"
+          + "                    AND (c.priority, c.run_at, c.job_id) > (walk.priority, walk.run_at, walk.job_id)\n"
+          + "                  ORDER BY c.priority, c.run_at, c.job_id\n"
+          + "                  LIMIT 1) AS c\n"
+          + "          FROM walk\n"
+          + "          WHERE walk.job_id IS NOT NULL\n"
+          + "          LIMIT 1) AS next_step\n"
+          + "  )\n"
+          + ")\n"
+          + "SELECT " + COLUMNS + " FROM walk WHERE got_lock LIMIT 1";
+
+  private static final String KEY = "queue = ? AND priority = ? AND run_at = ? AND job_id = ?";
+
+  private static final String RECHECK = "SELECT 1 FROM que_jobs WHERE " + KEY;
+
+  private static final String DELETE = "DELETE FROM que_jobs WHERE " + KEY;
+
+  private static final String SET_ERROR =
+      "UPDATE que_jobs\n"
+          + "SET error_count = error_count + 1,\n"
+          + "    run_at = now() + ?::bigint * interval '1 second',\n"
+          + "    last_error = ?\n"
+          + "WHERE " + KEY;
+
+  private static final String UNLOCK = "SELECT pg_advisory_unlock(?::bigint)";
+
+  private static final DateTimeFormatter TIMESTAMP =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSSxxx");
+
+  @Override
+  public int schemaVersion() {
+    return 3;
+  }
+
+  @Override
+  public String defaultQueue() {
+    return "";
+  }
+
+  @Override
+  public JobRow insert(Connection c, NewJob job) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+      ps.setString(1, job.queueOr(defaultQueue()));
+      ps.setInt(2, job.priority());
+      if (job.runAt() == null) {
+        ps.setNull(3, Types.TIMESTAMP_WITH_TIMEZONE);
+      } else {
+        ps.setObject(3, OffsetDateTime.ofInstant(job.runAt(), ZoneOffset.UTC));
+      }
+      ps.setString(4, job.jobClass());
+      ps.setString(5, job.argsJson());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return read(rs);
+      }
+    }
+  }
+
+  @Override
+  public List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException {
+    int n = jobs.size();
+    String[] queues = new String[n];
+    Integer[] priorities = new Integer[n];
+    String[] runAts = new String[n];
+    String[] classes = new String[n];
+    String[] args = new String[n];
+    for (int i = 0; i < n; i++) {
+      NewJob job = jobs.get(i);
+      queues[i] = job.queueOr(defaultQueue());
+      priorities[i] = job.priority();
+      runAts[i] = job.runAt() == null ? null : TIMESTAMP.format(job.runAt().atOffset(ZoneOffset.UTC));
+      classes[i] = job.jobClass();
+      args[i] = job.argsJson();
+    }
+    List<Array> arrays = new ArrayList<>(5);
+    try (PreparedStatement ps = c.prepareStatement(INSERT_ALL)) {
+      arrays.add(c.createArrayOf("text", queues));
+      arrays.add(c.createArrayOf("int4", priorities));
+      arrays.add(c.createArrayOf("text", runAts));
+      arrays.add(c.createArrayOf("text", classes));
+      arrays.add(c.createArrayOf("text", args));
+      for (int i = 0; i < arrays.size(); i++) {
+        ps.setArray(i + 1, arrays.get(i));
+      }
+      List<JobRow> rows = new ArrayList<>(n);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(read(rs));
+        }
+      }
+      // Ids come from the sequence in insertion order, which follows the input order.
+      rows.sort(Comparator.comparingLong(JobRow::id));
+      return rows;
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
+  }
+
+  @Override
+  public JobRow lockNext(Session s, String queue) throws SQLException {
+    PreparedStatement ps = s.prepare(LOCK_NEXT);
+    ps.setString(1, queue);
+    ps.setString(2, queue);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? read(rs) : null;
+    }
+  }
+
+  @Override
+  public boolean recheck(Session s, JobRow job) throws SQLException {
+    PreparedStatement ps = s.prepare(RECHECK);
+    bindKey(ps, 1, job);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next();
+    }
+  }
+
+  @Override
+  public int delete(Session s, JobRow job) throws SQLException {
+    PreparedStatement ps = s.prepare(DELETE);
+    bindKey(ps, 1, job);
+    return ps.executeUpdate();
+  }
+
+  @Override
+  public int setError(Session s, JobRow job, long delaySeconds, String lastError) throws SQLException {
+    PreparedStatement ps = s.prepare(SET_ERROR);
+    ps.setLong(1, delaySeconds);
+    ps.setString(2, lastError);
+    bindKey(ps, 3, job);
+    return ps.executeUpdate();
+  }
+
+  @Override
+  public boolean unlock(Session s, long id) throws SQLException {
+    PreparedStatement ps = s.prepare(UNLOCK);
+    ps.setLong(1, id);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  private static void bindKey(PreparedStatement ps, int from, JobRow job) throws SQLException {
+    ps.setString(from, job.queue());
+    ps.setShort(from + 1, (short) job.priority());
+    ps.setObject(from + 2, job.runAt());
+    ps.setLong(from + 3, job.id());
+  }
+
+  private static JobRow read(ResultSet rs) throws SQLException {
+    return new JobRow(
+        rs.getLong("job_id"),
+        rs.getString("queue"),
+        rs.getInt("priority"),
+        rs.getObject("run_at", OffsetDateTime.class),
+        rs.getString("job_class"),
+        rs.getString("args"),
+        rs.getInt("error_count"),
+        rs.getString("last_error"));
+  }
+}

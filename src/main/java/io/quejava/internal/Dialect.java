@@ -1,0 +1,43 @@
+package io.quejava.internal;
+
+import io.quejava.NewJob;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * The seam between the protocol's moves (enqueue, lock, re-check, resolve, unlock) and the SQL of one
+ * generation of the que_jobs schema. The Client and the Worker only talk to this interface; each
+ * implementation keeps all of its SQL in one place.
+ */
+public interface Dialect {
+  /** The schema version this dialect was chosen for (the que_jobs table comment). */
+  int schemaVersion();
+
+  /** The queue a job goes to when the caller names none. */
+  String defaultQueue();
+
+  JobRow insert(Connection c, NewJob job) throws SQLException;
+
+  /** Inserts all jobs in one statement; the rows come back in the order given. */
+  List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException;
+
+  /**
+   * Walks the ready jobs of {@code queue} in (priority, run_at, id) order, calling
+   * pg_try_advisory_lock once per candidate until one succeeds; returns it, locked on this session,
+   * or null when none could be locked. Must run in autocommit.
+   */
+  JobRow lockNext(Session s, String queue) throws SQLException;
+
+  /** The re-check after locking, in a new statement: is the row still exactly what we locked? */
+  boolean recheck(Session s, JobRow job) throws SQLException;
+
+  /** Deletes the job by the key it was read with; returns the row count. */
+  int delete(Session s, JobRow job) throws SQLException;
+
+  /** error_count + 1, run_at = now() + delay, last_error; by the key it was read with. */
+  int setError(Session s, JobRow job, long delaySeconds, String lastError) throws SQLException;
+
+  /** pg_advisory_unlock(id) on the session that holds the lock. */
+  boolean unlock(Session s, long id) throws SQLException;
+}

@@ -1,0 +1,103 @@
+package io.quejava.internal;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * JSON for job args. One shared mapper; numbers are read as {@code BigDecimal}/{@code BigInteger}
+ * when they do not fit a double/long, so integers beyond 2^53 and decimals written by Ruby or Go
+ * come back exactly.
+ */
+public final class Json {
+  public static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
+
+  private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+  private Json() {}
+
+  /** Serialises Java values as a JSON array with Jackson. */
+  public static String arrayOf(List<?> values) {
+    try {
+      return MAPPER.writeValueAsString(values);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("args: cannot be written as JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /**
+   * Checks that {@code json} is exactly one well-formed JSON array with no NUL character in any
+   * string or key (PostgreSQL cannot store them and Ruby would receive them); streams, so a large
+   * array is not built as a tree.
+   *
+   * @throws IllegalArgumentException naming {@code field} and the problem
+   */
+  public static void requireArray(String field, String json) {
+    if (json == null) {
+      throw new IllegalArgumentException(field + ": must not be null");
+    }
+    try (JsonParser p = FACTORY.createParser(json)) {
+      JsonToken first = p.nextToken();
+      if (first != JsonToken.START_ARRAY) {
+        throw new IllegalArgumentException(
+            field + ": must be a JSON array, got " + (first == null ? "nothing" : describe(first)));
+      }
+      int depth = 1;
+      while (depth > 0) {
+        JsonToken t = p.nextToken();
+        if (t == null) {
+          throw new IllegalArgumentException(field + ": invalid JSON: unexpected end of input");
+        }
+        switch (t) {
+          case START_ARRAY, START_OBJECT -> depth++;
+          case END_ARRAY, END_OBJECT -> depth--;
+          case FIELD_NAME, VALUE_STRING -> {
+            if (p.getText().indexOf('\0') >= 0) {
+              throw new IllegalArgumentException(
+                  field + ": contains a NUL character (\\u0000), which PostgreSQL cannot store");
+            }
+          }
+          default -> {}
+        }
+      }
+      JsonToken trailing = p.nextToken();
+      if (trailing != null) {
+        throw new IllegalArgumentException(field + ": invalid JSON: trailing content after the array");
+      }
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(field + ": invalid JSON: " + e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(field + ": cannot be read: " + e.getMessage(), e);
+    }
+  }
+
+  public static JsonNode parse(String json) {
+    try {
+      return MAPPER.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored JSON cannot be parsed: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static String describe(JsonToken t) {
+    return switch (t) {
+      case START_OBJECT -> "an object";
+      case VALUE_STRING -> "a string";
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+      case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+      case VALUE_NULL -> "null";
+      default -> t.toString();
+    };
+  }
+}

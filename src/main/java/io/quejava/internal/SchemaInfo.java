@@ -1,0 +1,156 @@
+package io.quejava.internal;
+
+import io.quejava.QueException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the database says about que_jobs: where it is, its version comment and its columns.
+ *
+ * <p>The version is Que's: the table comment, read here with a schema-qualified regclass (Que's own
+ * query matches any relation named que_jobs in any schema). It is cross-checked against the columns
+ * because comments get lost (Rails schema dumps) or are wrong.
+ *
+ * @param schema the schema that holds (or would hold) que_jobs
+ * @param exists whether que_jobs exists there
+ * @param comment the table comment, or null
+ * @param columns column names in attnum order
+ */
+public record SchemaInfo(String schema, boolean exists, String comment, List<String> columns) {
+  /** Highest schema version this release can speak. */
+  public static final int NEWEST_SUPPORTED = 3;
+
+  private static final String RESOLVE_SCHEMA =
+      "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
+          + "                 WHERE c.oid = to_regclass('que_jobs')), current_schema())";
+
+  private static final String TABLE =
+      "SELECT t.oid, obj_description(t.oid, 'pg_class')\n"
+          + "FROM (SELECT to_regclass(format('%I.%I', ?::text, 'que_jobs'))::oid AS oid) t";
+
+  private static final String COLUMNS =
+      "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+
+  /** Reads que_jobs in {@code schema}, or where the search_path finds it when {@code schema} is null. */
+  public static SchemaInfo inspect(Connection c, String schema) throws SQLException {
+    if (schema == null) {
+      try (PreparedStatement ps = c.prepareStatement(RESOLVE_SCHEMA);
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        schema = rs.getString(1);
+      }
+      if (schema == null) {
+        throw new QueException("the connection's search_path names no existing schema to hold que_jobs");
+      }
+    }
+    long oid;
+    String comment;
+    try (PreparedStatement ps = c.prepareStatement(TABLE)) {
+      ps.setString(1, schema);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        oid = rs.getLong(1);
+        if (rs.wasNull()) {
+          return new SchemaInfo(schema, false, null, List.of());
+        }
+        comment = rs.getString(2);
+      }
+    }
+    List<String> columns = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(COLUMNS)) {
+      ps.setLong(1, oid);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          columns.add(rs.getString(1));
+        }
+      }
+    }
+    return new SchemaInfo(schema, true, comment, List.copyOf(columns));
+  }
+
+  public String table() {
+    return schema + ".que_jobs";
+  }
+
+  /**
+   * The schema generation the columns alone show: 1 (job_id, no queue), 3 (job_id and queue), 4 (id),
+   * 5 (job_schema_version), 6 (kwargs; 6 and 7 share their columns); 0 when they match none.
+   */
+  public int versionFromColumns() {
+    if (columns.contains("job_id")) {
+      return columns.contains("queue") ? 3 : 1;
+    }
+    if (columns.contains("id")) {
+      if (columns.contains("kwargs")) {
+        return 6;
+      }
+      return columns.contains("job_schema_version") ? 5 : 4;
+    }
+    return 0;
+  }
+
+  /**
+   * The version to speak: the comment (or {@code assumed} when the caller overrides a lost comment),
+   * checked against the columns. Throws a {@link QueException} that says what is wrong and how to
+   * fix it.
+   */
+  public int version(Integer assumed) {
+    if (!exists) {
+      throw new QueException(
+          table() + " does not exist: create it with Migrator.create(dataSource).migrate() "
+              + "(or Ruby's Que.migrate!, or que-go's schema.sql)");
+    }
+    int version;
+    if (assumed != null) {
+      version = assumed;
+    } else if (comment == null) {
+      throw new QueException(
+          table() + " has no schema-version comment (Rails schema dumps drop it); its columns look like schema "
+              + versionFromColumns() + ". Restore it with COMMENT ON TABLE " + table() + " IS '"
+              + versionFromColumns() + "' or tell the Client which version to assume");
+    } else {
+      try {
+        version = Integer.parseInt(comment.trim());
+      } catch (NumberFormatException e) {
+        throw new QueException(
+            table() + " has the comment '" + comment + "', which is not a Que schema version");
+      }
+    }
+    if (version < 1 || version > 7) {
+      throw new QueException(
+          table() + " reports schema version " + version + ", which no Que release defines (known: 1 to 7)");
+    }
+    int shape = versionFromColumns();
+    boolean consistent =
+        switch (version) {
+          case 1, 2 -> shape == 1;
+          case 6, 7 -> shape == 6;
+          default -> shape == version;
+        };
+    if (!consistent) {
+      throw new QueException(
+          table() + " says schema version " + version + " but its columns " + columns
+              + " do not match that version" + (shape == 0 ? "" : " (they look like schema " + shape + ")"));
+    }
+    return version;
+  }
+
+  /** The dialect for a version this release speaks, or a clear refusal. */
+  public static Dialect dialectFor(int version, String table) {
+    if (version == 3) {
+      return new ClassicDialect();
+    }
+    if (version < 3) {
+      throw new QueException(
+          table + " is at schema version " + version + " (Que before 0.6); que-java speaks 3. "
+              + "Bring it to 3 with Migrator.migrateTo(3) or Ruby's Que.migrate!");
+    }
+    throw new QueException(
+        table + " is at schema version " + version + " (Que 1.x/2.x); this release of que-java speaks "
+            + "schema 3 (Que 0.x, que-go) only");
+  }
+}

@@ -1,0 +1,98 @@
+package io.quejava.internal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
+
+/**
+ * One pinned database session: the connection that takes a job's advisory lock and must keep it
+ * until the job's resolution has committed (protocol rule R2), plus that connection's prepared
+ * statements, kept for reuse as long as the connection lives.
+ *
+ * <p>Not thread-safe: a session belongs to one worker (or one {@code lockJob} caller) at a time.
+ * {@link #abort()} is the exception: another thread may call it to kill the connection, which makes
+ * PostgreSQL drop every lock and roll back any transaction of this session.
+ */
+public final class Session implements AutoCloseable {
+  private static final Executor DIRECT = Runnable::run;
+
+  private final Connection connection;
+  private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private volatile boolean aborted;
+
+  public Session(Connection connection) {
+    this.connection = connection;
+  }
+
+  public Connection connection() {
+    return connection;
+  }
+
+  /** The prepared statement for {@code sql} on this connection, prepared on first use. */
+  public PreparedStatement prepare(String sql) throws SQLException {
+    PreparedStatement ps = statements.get(sql);
+    if (ps == null || ps.isClosed()) {
+      ps = connection.prepareStatement(sql);
+      statements.put(sql, ps);
+    }
+    return ps;
+  }
+
+  /** True when a transaction is open (or failed) on this connection. */
+  public boolean inTransaction() throws SQLException {
+    BaseConnection base = connection.unwrap(BaseConnection.class);
+    return base.getTransactionState() != TransactionState.IDLE;
+  }
+
+  /**
+   * Puts the connection back in autocommit with no transaction open, rolling back whatever a job
+   * handler left open. Returns true when something had to be rolled back.
+   */
+  public boolean resetTransaction() throws SQLException {
+    boolean rolledBack = false;
+    if (inTransaction()) {
+      connection.rollback();
+      rolledBack = true;
+    }
+    if (!connection.getAutoCommit()) {
+      connection.setAutoCommit(true);
+    }
+    return rolledBack;
+  }
+
+  public boolean isAborted() {
+    return aborted;
+  }
+
+  /** Kills the connection from any thread; the server then releases this session's locks. */
+  public void abort() {
+    aborted = true;
+    try {
+      connection.abort(DIRECT);
+    } catch (SQLException | RuntimeException ignored) {
+      // Already gone: the server side is released either way.
+    }
+  }
+
+  @Override
+  public void close() {
+    for (PreparedStatement ps : statements.values()) {
+      try {
+        ps.close();
+      } catch (SQLException ignored) {
+        // Closing the connection below frees them anyway.
+      }
+    }
+    statements.clear();
+    try {
+      connection.close();
+    } catch (SQLException ignored) {
+      // Nothing left to release on a connection that cannot be closed cleanly.
+    }
+  }
+}

@@ -1,0 +1,54 @@
+package io.quejava.internal;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/** Text that goes into the database: NUL stripped, lengths counted in code points as PostgreSQL does. */
+public final class Text {
+  private Text() {}
+
+  public static String stripNul(String s) {
+    return s.indexOf('\0') < 0 ? s : s.replace("\0", "");
+  }
+
+  /** The first {@code max} code points of {@code s} (PostgreSQL's char_length counts code points). */
+  public static String truncate(String s, int max) {
+    if (s.length() <= max) {
+      return s;
+    }
+    if (s.codePointCount(0, s.length()) <= max) {
+      return s;
+    }
+    return s.substring(0, s.offsetByCodePoints(0, max));
+  }
+
+  /**
+   * Que 0.14's last_error: {@code "<class>: <message>"} (no {@code ": "} when the message is blank),
+   * cut to 500 characters, then a newline and the stack trace; NUL removed.
+   */
+  public static String classicLastError(Throwable t) {
+    String message = t.getMessage();
+    String head = t.getClass().getName();
+    if (message != null && !message.isBlank()) {
+      head = head + ": " + message;
+    }
+    return stripNul(truncate(head, 500) + "\n" + stackTrace(t));
+  }
+
+  /** The stack trace as printed by the JVM, without its first line (the exception itself). */
+  public static String stackTrace(Throwable t) {
+    StringWriter out = new StringWriter();
+    t.printStackTrace(new PrintWriter(out));
+    String full = out.toString();
+    int headerEnd = full.indexOf("\n\tat ");
+    String frames = headerEnd >= 0 ? full.substring(headerEnd + 1) : "";
+    StringBuilder b = new StringBuilder(frames.length());
+    for (String line : frames.split("\\R")) {
+      if (b.length() > 0) {
+        b.append('\n');
+      }
+      b.append(line.startsWith("\t") ? line.substring(1) : line);
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * que-java: the Que job-queue protocol on PostgreSQL.
+ *
+ * <p>Only {@code io.quejava} is exported; {@code io.quejava.internal} (dialects, SQL, schema
+ * detection) may change in any release.
+ */
+module io.quejava {
+  requires transitive java.sql;
+  requires org.postgresql.jdbc;
+  requires com.fasterxml.jackson.databind;
+  requires org.slf4j;
+
+  exports io.quejava;
+}
