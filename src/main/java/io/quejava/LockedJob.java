@@ -37,6 +37,8 @@ public final class LockedJob implements AutoCloseable {
   private final RetryPolicy retryPolicy;
   private final boolean ownsSession;
   private boolean deleted;
+  /** The delete ran inside a transaction that has not committed yet (as far as we know). */
+  private boolean deleteUncommitted;
   private boolean errored;
   private boolean closed;
 
@@ -78,6 +80,7 @@ public final class LockedJob implements AutoCloseable {
             job.id(), job.jobClass(), job.queue());
       }
       deleted = true;
+      deleteUncommitted = session.inTransaction();
     } catch (SQLException e) {
       throw new QueException("delete of job " + job.id() + " failed: " + e.getMessage(), e);
     }
@@ -118,6 +121,14 @@ public final class LockedJob implements AutoCloseable {
       errored = true;
     } catch (SQLException e) {
       throw new QueException("recording the error of job " + job.id() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The caller's transaction was rolled back: a delete made inside it did not happen. */
+  void transactionRolledBack() {
+    if (deleteUncommitted) {
+      deleted = false;
+      deleteUncommitted = false;
     }
   }
 

@@ -220,6 +220,7 @@ public final class Worker {
         return;
       }
       if (s.resetTransaction()) {
+        locked.transactionRolledBack();
         recordFailure(locked, s,
             new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
             start);
@@ -251,7 +252,9 @@ public final class Worker {
           job.id(), job.jobClass(), job.queue(), elapsedMs(start));
       return;
     }
-    s.resetTransaction();
+    if (s.resetTransaction()) {
+      locked.transactionRolledBack();
+    }
     if (locked.isDeleted()) {
       log.warn("job failed after deleting itself id={} class={} queue='{}' ms={}",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);

@@ -1,0 +1,164 @@
+package io.quejava;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
+
+class EnqueueTest extends PgTest {
+
+  @Test
+  void defaultsAreRubysQueuePriorityAndTheDatabaseClock() throws SQLException {
+    Instant before = ((java.sql.Timestamp) one("SELECT now()")).toInstant();
+    Job job = client.enqueue("SendEmail");
+    Instant after = ((java.sql.Timestamp) one("SELECT now()")).toInstant();
+
+    assertTrue(job.id() > 0);
+    assertEquals("", job.queue());
+    assertEquals(100, job.priority());
+    assertEquals("[]", job.argsJson());
+    assertEquals(0, job.errorCount());
+    assertNull(job.lastError());
+    assertFalse(job.runAt().isBefore(before));
+    assertFalse(job.runAt().isAfter(after));
+
+    Object[] row = rows("SELECT queue, priority, args::text, job_class, error_count, last_error, run_at FROM que_jobs WHERE job_id = ?",
+        job.id()).get(0);
+    assertEquals(Arrays.asList("", 100, "[]", "SendEmail", 0, null), Arrays.asList(row).subList(0, 6));
+    assertEquals(job.runAt(), ((java.sql.Timestamp) row[6]).toInstant());
+  }
+
+  @Test
+  void optionsAndArgsAreStoredExactly() throws SQLException {
+    Instant runAt = Instant.parse("2031-02-03T04:05:06.123456Z");
+    Map<String, Object> obj = new LinkedHashMap<>();
+    obj.put("b", List.of(1, 2));
+    obj.put("a", null);
+    Job job = client.enqueue(NewJob.of("Billing::Charge", 1, "é漢😀", obj,
+            new BigInteger("123456789012345678901234567890"), new BigDecimal("1.10"), null)
+        .queue("billing").priority(0).runAt(runAt));
+
+    assertEquals(0, job.priority(), "priority 0 is allowed (que-go cannot enqueue it)");
+    assertEquals("billing", job.queue());
+    assertEquals(runAt, job.runAt(), "run_at keeps microseconds");
+    assertEquals("[1,\"é漢😀\",{\"b\":[1,2],\"a\":null},123456789012345678901234567890,1.10,null]",
+        one("SELECT args::text FROM que_jobs WHERE job_id = ?", job.id()));
+    assertEquals(new BigInteger("123456789012345678901234567890"), job.args().get(3).bigIntegerValue());
+    assertEquals(new BigDecimal("1.10"), job.args().get(4).decimalValue());
+
+    String raw = "[ 1,  {\"z\": 1, \"a\": 2} ]";
+    Job verbatim = client.enqueue(NewJob.ofJson("Raw", raw).priority(-32768));
+    assertEquals(raw, one("SELECT args::text FROM que_jobs WHERE job_id = ?", verbatim.id()),
+        "a json column keeps spacing and key order");
+    assertEquals(-32768, verbatim.priority());
+  }
+
+  @Test
+  void enqueueInTheCallersTransactionCommitsAndRollsBackWithIt() throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      Job job = client.enqueue(c, NewJob.of("InTx", 1));
+      assertEquals(TransactionState.OPEN, c.unwrap(BaseConnection.class).getTransactionState(),
+          "the library left the caller's transaction open");
+      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE job_id = ?", job.id()), "invisible before commit");
+      c.commit();
+      assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE job_id = ?", job.id()));
+
+      Job gone = client.enqueue(c, NewJob.of("InTx", 2));
+      List<Job> alsoGone = client.enqueueAll(c, List.of(NewJob.of("InTx", 3), NewJob.of("InTx", 4)));
+      c.rollback();
+      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE job_id = ANY(?)",
+          (Object) new Long[] {gone.id(), alsoGone.get(0).id(), alsoGone.get(1).id()}));
+    }
+    assertEquals(1, jobCount());
+  }
+
+  @Test
+  void enqueueAllIsOneStatementInInputOrder() throws SQLException {
+    List<NewJob> batch = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      NewJob j = NewJob.of("Batch" + i, i).priority(i % 7);
+      if (i % 3 == 0) {
+        j = j.queue("q" + (i % 2));
+      }
+      if (i % 5 == 0) {
+        j = j.runAt(Instant.parse("2030-01-01T00:00:00.000001Z").plusSeconds(i));
+      }
+      batch.add(j);
+    }
+    List<Job> jobs = client.enqueueAll(batch);
+    assertEquals(1000, jobs.size());
+    for (int i = 0; i < 1000; i++) {
+      Job j = jobs.get(i);
+      assertEquals("Batch" + i, j.jobClass());
+      assertEquals("[" + i + "]", j.argsJson());
+      assertEquals(i % 7, j.priority());
+      assertEquals(i % 3 == 0 ? "q" + (i % 2) : "", j.queue());
+      if (i % 5 == 0) {
+        assertEquals(Instant.parse("2030-01-01T00:00:00.000001Z").plusSeconds(i), j.runAt());
+      }
+      if (i > 0) {
+        assertTrue(j.id() > jobs.get(i - 1).id());
+      }
+    }
+    assertEquals(1000, jobCount());
+    assertEquals(List.of(), client.enqueueAll(List.of()));
+  }
+
+  @Test
+  void badInputIsRejectedByFieldAndNothingIsWritten() throws SQLException {
+    rejects("jobClass", () -> NewJob.of("  "));
+    rejects("jobClass", () -> NewJob.of(null, 1));
+    rejects("jobClass", () -> NewJob.of("Bad\0Class"));
+    rejects("priority", () -> NewJob.of("X").priority(32768));
+    rejects("priority", () -> NewJob.of("X").priority(-32769));
+    rejects("args", () -> NewJob.ofJson("X", "{\"a\":1}"));
+    rejects("args", () -> NewJob.ofJson("X", "\"text\""));
+    rejects("args", () -> NewJob.ofJson("X", "[1,"));
+    rejects("args", () -> NewJob.ofJson("X", "[1] [2]"));
+    rejects("args", () -> NewJob.ofJson("X", "not json"));
+    rejects("args", () -> NewJob.ofJson("X", null));
+    rejects("args", () -> NewJob.ofJson("X", "[\"nul \\u0000 inside\"]"));
+    rejects("args", () -> NewJob.of("X", Map.of("k\0", 1)));
+    rejects("args", () -> NewJob.of("X", "a\0b"));
+    rejects("queue", () -> NewJob.of("X").queue("q\0"));
+    rejects("queue", () -> NewJob.of("X").queue(null));
+    rejects("jobs[1]", () -> client.enqueueAll(Arrays.asList(NewJob.of("X"), null)));
+    assertEquals(0, jobCount());
+  }
+
+  @Test
+  void rowsReadBackAsRubyWritesThem() throws SQLException {
+    // Ruby 0.14's que_insert_job: coalesce($1,''), coalesce($2,100)::smallint, coalesce($3,now()), $4, coalesce($5,'[]')::json
+    exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES"
+        + " (coalesce(NULL,''), coalesce(NULL,100)::smallint, coalesce(NULL,now()), 'RubyJob', coalesce('[1,\"two\",{\"three\":3}]','[]')::json)");
+    Job java = client.enqueue(NewJob.ofJson("RubyJob", "[1,\"two\",{\"three\":3}]"));
+    List<Object[]> both = rows("SELECT queue, priority, job_class, args::text, error_count, last_error"
+        + " FROM que_jobs ORDER BY job_id");
+    assertEquals(2, both.size());
+    assertEquals(Arrays.asList(both.get(0)), Arrays.asList(both.get(1)), "Java's row equals Ruby's, column for column");
+    assertNotNull(java);
+  }
+
+  private static void rejects(String field, Executable call) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+    assertTrue(e.getMessage().startsWith(field + ":"), "message names " + field + ": " + e.getMessage());
+  }
+}
