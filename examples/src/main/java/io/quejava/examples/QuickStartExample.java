@@ -1,0 +1,110 @@
+package io.quejava.examples;
+
+import io.quejava.Client;
+import io.quejava.Job;
+import io.quejava.Migrator;
+import io.quejava.NewJob;
+import io.quejava.WorkMap;
+import io.quejava.WorkerPool;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.PrintStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Migrate, enqueue three jobs (one fails once and is retried after Que's backoff), work them with a
+ * WorkerPool, print what happened, exit 0.
+ *
+ * <p>Uses {@code DATABASE_URL} ({@code postgres://user:pw@host:port/db}) when set, else starts an
+ * embedded PostgreSQL. Run it with {@code mvn -q test-compile exec:java@example}.
+ */
+public final class QuickStartExample {
+  public static void main(String[] args) throws Exception {
+    String url = System.getenv("DATABASE_URL");
+    if (url != null && !url.isBlank()) {
+      System.out.println("Using DATABASE_URL");
+      if (!run(dataSource(url), System.out)) {
+        System.exit(1);
+      }
+      return;
+    }
+    System.out.println("No DATABASE_URL: starting an embedded PostgreSQL");
+    try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
+      if (!run(pg.getPostgresDatabase(), System.out)) {
+        System.exit(1);
+      }
+    }
+  }
+
+  /** The whole example on any database; returns true when every job ended as expected. */
+  public static boolean run(DataSource dataSource, PrintStream out) throws InterruptedException {
+    int version = Migrator.create(dataSource).migrate();
+    out.println("que_jobs is at schema version " + version);
+
+    Client client = Client.create(dataSource);
+    CountDownLatch done = new CountDownLatch(3);
+    WorkMap workMap = WorkMap.builder()
+        .put("SendWelcomeEmail", job -> {
+          out.println("  sending a welcome email to " + job.job().arg(0, String.class) + " (job " + job.job().id() + ")");
+          done.countDown();
+        })
+        .put("ChargeCard", job -> {
+          if (job.job().errorCount() == 0) {
+            out.println("  charging card for order " + job.job().arg(0, Long.class) + ": the gateway times out, will retry");
+            throw new IllegalStateException("payment gateway timed out");
+          }
+          out.println("  charging card for order " + job.job().arg(0, Long.class) + ": ok on attempt " + (job.job().errorCount() + 1));
+          done.countDown();
+        })
+        .build();
+
+    List<Job> jobs = client.enqueueAll(List.of(
+        NewJob.of("SendWelcomeEmail", "ada@example.com"),
+        NewJob.of("SendWelcomeEmail", "grace@example.com").priority(10),
+        NewJob.of("ChargeCard", 1042L)));
+    for (Job j : jobs) {
+      out.println("enqueued " + j.jobClass() + " as job " + j.id() + " (queue '" + j.queue() + "', priority " + j.priority() + ")");
+    }
+
+    WorkerPool pool = WorkerPool.builder(client, workMap)
+        .workers(2)
+        .wakeInterval(Duration.ofMillis(250))
+        .build();
+    pool.start();
+    out.println("worker pool started; the failed charge is retried after 1^4 + 3 = 4 seconds");
+    boolean finished = done.await(60, TimeUnit.SECONDS);
+    boolean clean = pool.shutdown(Duration.ofSeconds(10));
+    out.println("done: " + pool.jobsWorked() + " jobs worked, " + pool.jobsFailed() + " failure(s) retried"
+        + (finished && clean ? "" : " -- NOT everything finished"));
+    return finished && clean && pool.jobsWorked() == 3 && pool.jobsFailed() == 1;
+  }
+
+  /** A data source from a libpq-style URL: {@code postgres://user:password@host:port/dbname}. */
+  static DataSource dataSource(String url) {
+    if (url.startsWith("jdbc:")) {
+      PGSimpleDataSource ds = new PGSimpleDataSource();
+      ds.setUrl(url);
+      return ds;
+    }
+    URI uri = URI.create(url.replaceFirst("^postgresql:", "postgres:"));
+    PGSimpleDataSource ds = new PGSimpleDataSource();
+    ds.setServerNames(new String[] {uri.getHost() == null ? "localhost" : uri.getHost()});
+    ds.setPortNumbers(new int[] {uri.getPort() > 0 ? uri.getPort() : 5432});
+    ds.setDatabaseName(uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1));
+    if (uri.getUserInfo() != null) {
+      String[] userInfo = uri.getUserInfo().split(":", 2);
+      ds.setUser(userInfo[0]);
+      if (userInfo.length > 1) {
+        ds.setPassword(userInfo[1]);
+      }
+    }
+    return ds;
+  }
+
+  private QuickStartExample() {}
+}
