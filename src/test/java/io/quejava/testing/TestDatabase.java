@@ -86,13 +86,7 @@ public final class TestDatabase {
 
   /** A fresh, empty schema; the returned data source has it as its search_path. */
   public static DataSource newSchema(String prefix) {
-    String name = (prefix + "_" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet())
-        .toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-    try (Connection c = endpoint().connect(); Statement st = c.createStatement()) {
-      st.execute("CREATE SCHEMA " + name);
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot create schema " + name, e);
-    }
+    String name = createUnique("SCHEMA", prefix);
     PGSimpleDataSource ds = endpoint().dataSource();
     ds.setCurrentSchema(name);
     return ds;
@@ -100,14 +94,19 @@ public final class TestDatabase {
 
   /** A fresh, empty database (for peers in other languages, which use the public schema). */
   public static Endpoint newDatabase(String prefix) {
+    return endpoint().withDatabase(createUnique("DATABASE", prefix));
+  }
+
+  /** Creates a SCHEMA or DATABASE with a name unique to this JVM; the name is built from [a-z0-9_] only. */
+  private static String createUnique(String kind, String prefix) {
     String name = (prefix + "_" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet())
         .toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     try (Connection c = endpoint().connect(); Statement st = c.createStatement()) {
-      st.execute("CREATE DATABASE " + name);
+      st.execute("CREATE " + kind + " " + name);
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot create database " + name, e);
+      throw new IllegalStateException("cannot create " + kind.toLowerCase(Locale.ROOT) + " " + name, e);
     }
-    return endpoint().withDatabase(name);
+    return name;
   }
 
   private static Endpoint start() {
