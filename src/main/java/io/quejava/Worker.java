@@ -1,6 +1,7 @@
 package io.quejava;
 
 import io.quejava.internal.Session;
+import io.quejava.internal.Text;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Objects;
@@ -207,7 +208,7 @@ public final class Worker {
     MDC.put("que.queue", job.queue());
     try {
       if (handler == null) {
-        locked.error("unknown job type: \"" + job.jobClass() + "\"");
+        locked.error("unknown job type: " + Text.goQuote(job.jobClass()));
         failed.incrementAndGet();
         log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
             job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);

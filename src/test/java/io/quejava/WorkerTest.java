@@ -63,6 +63,18 @@ class WorkerTest extends PgTest {
   }
 
   @Test
+  void unknownClassNamesAreQuotedAsQueGoQuotesThem() throws SQLException {
+    client.enqueue("Wéird \"quoted\"\ttab\\");
+    Worker worker = new Worker(client, WorkMap.builder().build());
+    try {
+      assertTrue(worker.workOne());
+    } finally {
+      worker.shutdown();
+    }
+    assertEquals("unknown job type: \"Wéird \\\"quoted\\\"\\ttab\\\\\"", one("SELECT last_error FROM que_jobs"));
+  }
+
+  @Test
   void rowsInsertedAsRubyInsertsThemAreWorked() throws SQLException {
     exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES"
         + " (coalesce(NULL,''), coalesce(NULL,100)::smallint, coalesce(NULL,now()), 'FromRuby',"

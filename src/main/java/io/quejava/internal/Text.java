@@ -51,4 +51,29 @@ public final class Text {
     }
     return b.toString();
   }
+
+  /**
+   * {@code s} in double quotes with {@code "}, {@code \} and control characters escaped, printable
+   * Unicode kept: the text que-go's {@code %q} writes into {@code unknown job type: "..."}.
+   */
+  public static String goQuote(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+    s.codePoints().forEach(cp -> {
+      switch (cp) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\t' -> b.append("\\t");
+        case '\r' -> b.append("\\r");
+        default -> {
+          if (Character.isISOControl(cp)) {
+            b.append(cp < 0x80 ? String.format("\\x%02x", cp) : String.format("\\u%04x", cp));
+          } else {
+            b.appendCodePoint(cp);
+          }
+        }
+      }
+    });
+    return b.append('"').toString();
+  }
 }
