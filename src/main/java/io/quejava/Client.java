@@ -169,7 +169,13 @@ public final class Client {
       }
       log.debug("lock races persisted for {} attempts on queue '{}'", maxLockAttempts, queue);
       return null;
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
+      // A lock may be held on this session (session locks survive errors and rollbacks): kill the
+      // connection so the server drops it, rather than let it travel back into a pool.
+      session.abort();
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
       throw new QueException("locking a job of queue '" + queue + "' failed: " + e.getMessage(), e);
     }
   }

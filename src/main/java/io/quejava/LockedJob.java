@@ -40,7 +40,10 @@ public final class LockedJob implements AutoCloseable {
   /** The delete ran inside a transaction that has not committed yet (as far as we know). */
   private boolean deleteUncommitted;
   private boolean errored;
+  /** The error update ran inside a transaction that has not committed yet (as far as we know). */
+  private boolean errorUncommitted;
   private boolean closed;
+  private Connection guarded;
 
   LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, boolean ownsSession) {
     this.dialect = dialect;
@@ -61,7 +64,10 @@ public final class LockedJob implements AutoCloseable {
    */
   public Connection connection() {
     checkOpen();
-    return session.connection();
+    if (guarded == null) {
+      guarded = GuardedConnection.wrap(session.connection());
+    }
+    return guarded;
   }
 
   /**
@@ -106,11 +112,10 @@ public final class LockedJob implements AutoCloseable {
     if (deleted || errored) {
       throw new IllegalStateException("job " + job.id() + " is already " + (deleted ? "deleted" : "errored"));
     }
-    Duration d = delay != null ? delay : retryPolicy.delay(job.errorCount() + 1);
-    if (d == null || d.isNegative()) {
-      throw new IllegalArgumentException("delay: must be zero or positive, got " + d);
+    if (delay != null && delay.isNegative()) {
+      throw new IllegalArgumentException("delay: must be zero or positive, got " + delay);
     }
-    long seconds = d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
+    long seconds = delaySeconds(delay != null ? delay : policyDelay(job.errorCount() + 1));
     String text = Text.stripNul(message == null ? "" : message);
     try {
       int rows = dialect.setError(session, job.row(), seconds, text);
@@ -119,6 +124,7 @@ public final class LockedJob implements AutoCloseable {
             job.id(), job.jobClass(), job.queue());
       }
       errored = true;
+      errorUncommitted = session.inTransaction();
     } catch (SQLException e) {
       throw new QueException("recording the error of job " + job.id() + " failed: " + e.getMessage(), e);
     }
@@ -130,6 +136,36 @@ public final class LockedJob implements AutoCloseable {
       deleted = false;
       deleteUncommitted = false;
     }
+    if (errorUncommitted) {
+      errored = false;
+      errorUncommitted = false;
+    }
+  }
+
+  /**
+   * The retry policy's delay; a policy that throws or answers null or a negative delay must not
+   * leave the job retrying with no backoff, so the default applies then.
+   */
+  private Duration policyDelay(int errorCount) {
+    try {
+      Duration d = retryPolicy.delay(errorCount);
+      if (d != null && !d.isNegative()) {
+        return d;
+      }
+      log.warn("job {}: retry policy answered {}; using the default backoff", job.id(), d);
+    } catch (RuntimeException e) {
+      log.warn("job {}: retry policy failed ({}); using the default backoff", job.id(), e.toString());
+    }
+    return RetryPolicy.DEFAULT.delay(errorCount);
+  }
+
+  /** Whole seconds, rounded up, at most 100 years (an interval PostgreSQL can add to now()). */
+  private static long delaySeconds(Duration d) {
+    long cap = 100L * 365 * 24 * 3600;
+    if (d.getSeconds() >= cap) {
+      return cap;
+    }
+    return d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
   }
 
   /** True once {@link #delete()} or {@link #error} has run. */
@@ -149,9 +185,19 @@ public final class LockedJob implements AutoCloseable {
   /**
    * Releases the lock, then the connection. A transaction still open on the connection is rolled
    * back first, so the lock is never released before the job's resolution committed. Idempotent.
+   *
+   * <p>For a job that a {@link Worker} runs, this does nothing: the worker releases the lock after
+   * the handler has returned and the job's outcome has been written, never while the handler runs.
    */
   @Override
   public void close() {
+    if (ownsSession) {
+      release();
+    }
+  }
+
+  /** Unlock (after rolling back an open transaction) and give the connection back. */
+  void release() {
     if (closed) {
       return;
     }
@@ -175,11 +221,10 @@ public final class LockedJob implements AutoCloseable {
       session.abort();
     } finally {
       if (ownsSession) {
-        if (unlocked) {
-          session.close();
-        } else {
+        if (!unlocked) {
           session.abort();
         }
+        session.close();
       }
     }
   }

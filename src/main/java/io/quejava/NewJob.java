@@ -2,6 +2,7 @@ package io.quejava;
 
 import io.quejava.internal.Json;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -18,6 +19,9 @@ import java.util.Objects;
 public final class NewJob {
   /** Default priority: {@value}. Lower numbers run first. */
   public static final int DEFAULT_PRIORITY = 100;
+
+  private static final Instant MIN_RUN_AT = Instant.parse("0001-01-01T00:00:00Z");
+  private static final Instant MAX_RUN_AT = Instant.parse("9999-12-31T23:59:59.999999Z");
 
   private final String jobClass;
   private final String argsJson;
@@ -76,11 +80,17 @@ public final class NewJob {
   }
 
   /**
-   * The earliest time to run the job. Default: {@code null}, meaning the database's {@code now()} at
-   * enqueue, which keeps scheduling free of client clock skew.
+   * The earliest time to run the job, kept to the microsecond, in the years 1 to 9999. Default:
+   * {@code null}, meaning the database's {@code now()} at enqueue, which keeps scheduling free of
+   * client clock skew.
    */
   public NewJob runAt(Instant runAt) {
-    return new NewJob(jobClass, argsJson, queue, priority, runAt);
+    if (runAt != null && (runAt.isBefore(MIN_RUN_AT) || runAt.isAfter(MAX_RUN_AT))) {
+      throw new IllegalArgumentException("runAt: " + runAt + " is outside the years 1 to 9999");
+    }
+    // PostgreSQL keeps microseconds: truncate here so enqueue and enqueueAll store the same value.
+    return new NewJob(jobClass, argsJson, queue, priority,
+        runAt == null ? null : runAt.truncatedTo(ChronoUnit.MICROS));
   }
 
   public String jobClass() {

@@ -33,6 +33,7 @@ public final class Worker {
   private final String queue;
   private final Semaphore wakeSignal = new Semaphore(0);
   private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean busy = new AtomicBoolean();
   private final CountDownLatch exited = new CountDownLatch(1);
   private final AtomicLong worked = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
@@ -74,6 +75,19 @@ public final class Worker {
    * @throws QueException when the database fails outside the handler; the connection is then dropped
    */
   public boolean workOne() {
+    // One session, one job at a time: advisory locks are re-entrant within a session, so a second
+    // thread on this session would lock the job the first one holds (rule R4).
+    if (!busy.compareAndSet(false, true)) {
+      throw new IllegalStateException("this worker is already working a job; use one Worker per thread");
+    }
+    try {
+      return workOneGuarded();
+    } finally {
+      busy.set(false);
+    }
+  }
+
+  private boolean workOneGuarded() {
     if (stopping) {
       return false;
     }
@@ -91,7 +105,7 @@ public final class Worker {
     try {
       perform(locked, s);
     } finally {
-      locked.close();
+      locked.release();
       if (s.isAborted()) {
         dropSession();
       }
@@ -149,7 +163,7 @@ public final class Worker {
     if (started.get()) {
       awaitExit(Long.MAX_VALUE);
     } else {
-      dropSession();
+      dropIdleSession();
     }
   }
 
@@ -161,10 +175,10 @@ public final class Worker {
   public boolean shutdown(Duration timeout) {
     beginShutdown();
     if (!started.get()) {
-      dropSession();
+      dropIdleSession();
       return true;
     }
-    if (awaitExit(timeout.toNanos())) {
+    if (awaitExit(saturatedNanos(timeout))) {
       return true;
     }
     forceStop();
@@ -294,6 +308,21 @@ public final class Worker {
       session = s;
     }
     return s;
+  }
+
+  /** Closes the session unless a workOne() on another thread is using it. */
+  private void dropIdleSession() {
+    if (busy.compareAndSet(false, true)) {
+      try {
+        dropSession();
+      } finally {
+        busy.set(false);
+      }
+    }
+  }
+
+  static long saturatedNanos(Duration d) {
+    return d.compareTo(Duration.ofDays(365L * 100)) > 0 ? Long.MAX_VALUE / 4 : Math.max(0, d.toNanos());
   }
 
   private void dropSession() {

@@ -108,7 +108,7 @@ public final class WorkerPool {
       workers.forEach(Worker::shutdown);
       return true;
     }
-    long deadline = System.nanoTime() + Math.min(timeout.toNanos(), Long.MAX_VALUE / 2);
+    long deadline = System.nanoTime() + Worker.saturatedNanos(timeout);
     boolean clean = true;
     for (Worker w : workers) {
       if (!w.awaitExit(Math.max(0, deadline - System.nanoTime()))) {

@@ -2,6 +2,7 @@ package io.quejava;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quejava.testing.Await;
@@ -72,6 +73,61 @@ class WorkerTest extends PgTest {
       worker.shutdown();
     }
     assertEquals("unknown job type: \"Wéird \\\"quoted\\\"\\ttab\\\\\"", one("SELECT last_error FROM que_jobs"));
+  }
+
+  @Test
+  void aHandlerCannotReleaseItsJobsLockEarly() throws Exception {
+    CountDownLatch inHandler = new CountDownLatch(1);
+    CountDownLatch checked = new CountDownLatch(1);
+    AtomicReference<Long> locksDuringHandler = new AtomicReference<>();
+    Job job = client.enqueue("Closes");
+    WorkMap map = WorkMap.of("Closes", locked -> {
+      try (Connection c = locked.connection()) {   // a common idiom: must not end the lock
+        c.isValid(1);
+      }
+      locked.done();                               // que-go habit: must not unlock mid-handler
+      inHandler.countDown();
+      checked.await();
+    });
+    Worker worker = new Worker(client, map);
+    Thread t = new Thread(worker::workOne);
+    t.start();
+    try {
+      assertTrue(inHandler.await(30, TimeUnit.SECONDS));
+      locksDuringHandler.set(advisoryLocksOn(List.of(job.id())));
+      assertThrows(IllegalStateException.class, worker::workOne, "one job at a time per worker (R4)");
+    } finally {
+      checked.countDown();
+      t.join(30_000);
+      worker.shutdown();
+    }
+    assertEquals(1L, locksDuringHandler.get(), "the lock was still held while the handler ran");
+    assertEquals(0, jobCount(), "and the job was deleted after it returned");
+    assertEquals(0, advisoryLocksOn(List.of(job.id())));
+  }
+
+  @Test
+  void anErrorWrittenInARolledBackTransactionIsWrittenAgain() throws SQLException {
+    Job job = client.enqueue("ErrsInTx");
+    WorkMap map = WorkMap.of("ErrsInTx", locked -> {
+      locked.connection().setAutoCommit(false);
+      locked.error("inside the transaction");
+      throw new IllegalStateException("then it fails");
+    });
+    Worker worker = new Worker(client, map, WorkerConfig.custom().retryPolicy(n -> {
+      throw new ArithmeticException("broken policy");
+    }).build());
+    try {
+      assertTrue(worker.workOne());
+    } finally {
+      worker.shutdown();
+    }
+    Object[] row = rows("SELECT error_count, last_error, round(extract(epoch FROM run_at - now())) FROM que_jobs WHERE job_id = ?",
+        job.id()).get(0);
+    assertEquals(1, row[0], "the rolled-back error was recorded again, once");
+    assertTrue(((String) row[1]).startsWith("java.lang.IllegalStateException: then it fails"), (String) row[1]);
+    assertEquals(0, new java.math.BigDecimal("4").compareTo((java.math.BigDecimal) row[2]),
+        "a failing retry policy falls back to the default backoff, not to none");
   }
 
   @Test
