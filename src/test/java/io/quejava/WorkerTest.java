@@ -9,7 +9,6 @@ import io.quejava.testing.Await;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -341,10 +340,5 @@ class WorkerTest extends PgTest {
       out.add(((Number) r[0]).longValue());
     }
     return out;
-  }
-
-  @SuppressWarnings("unused")
-  private static Timestamp ts(Object o) {
-    return (Timestamp) o;
   }
 }

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
@@ -196,14 +195,6 @@ public final class TestDatabase {
       } catch (IOException e) {
         throw new IllegalStateException("cannot start an embedded PostgreSQL", e);
       }
-    }
-  }
-
-  static boolean canConnect(Endpoint e) {
-    try (Connection c = DriverManager.getConnection(e.jdbcUrl(), e.user(), e.password())) {
-      return c.isValid(2);
-    } catch (SQLException ex) {
-      return false;
     }
   }
 }
