@@ -44,6 +44,7 @@ public final class LockedJob implements AutoCloseable {
   private boolean errorUncommitted;
   private boolean closed;
   private Connection guarded;
+  private volatile JobContext context;
 
   LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, boolean ownsSession) {
     this.dialect = dialect;
@@ -51,6 +52,27 @@ public final class LockedJob implements AutoCloseable {
     this.job = job;
     this.retryPolicy = retryPolicy;
     this.ownsSession = ownsSession;
+  }
+
+  /**
+   * This attempt's context: progress, cancellation, a job-scoped logger, and who holds the lock.
+   */
+  public JobContext context() {
+    JobContext c = context;
+    if (c == null) {
+      synchronized (this) {
+        c = context;
+        if (c == null) {
+          c = new JobContext(job, null, session.backendPid(), null);
+          context = c;
+        }
+      }
+    }
+    return c;
+  }
+
+  void attach(JobContext c) {
+    this.context = c;
   }
 
   /** The job as it was when it was locked. */

@@ -41,16 +41,23 @@ public final class Worker {
   private volatile boolean idle;
   private volatile Thread runner;
   private volatile Session session;
+  private volatile JobContext current;
+  private final String name;
 
   public Worker(Client client, WorkMap workMap) {
     this(client, workMap, WorkerConfig.ofDefaults());
   }
 
   public Worker(Client client, WorkMap workMap, WorkerConfig config) {
+    this(client, workMap, config, null);
+  }
+
+  Worker(Client client, WorkMap workMap, WorkerConfig config, String name) {
     this.client = Objects.requireNonNull(client, "client");
     this.workMap = Objects.requireNonNull(workMap, "workMap");
     this.config = Objects.requireNonNull(config, "config");
     this.queue = config.queue() != null ? config.queue() : client.defaultQueue();
+    this.name = name;
   }
 
   /** The queue this worker polls. */
@@ -188,6 +195,10 @@ public final class Worker {
 
   void beginShutdown() {
     stopping = true;
+    JobContext c = current;
+    if (c != null) {
+      c.requestStop();
+    }
     wake();
   }
 
@@ -207,6 +218,10 @@ public final class Worker {
       log.warn("worker on queue '{}': shutdown deadline passed; closing its connection and interrupting the job", queue);
       s.abort();
     }
+    JobContext c = current;
+    if (c != null) {
+      c.cancel("the worker's shutdown deadline passed");
+    }
     Thread t = runner;
     if (t != null) {
       t.interrupt();
@@ -215,21 +230,20 @@ public final class Worker {
 
   private void perform(LockedJob locked, Session s) {
     Job job = locked.job();
-    JobHandler handler = workMap.get(job.jobClass());
     long start = System.nanoTime();
+    Thread thread = Thread.currentThread();
+    JobContext ctx = new JobContext(job, name != null ? name : thread.getName(), s.backendPid(), thread);
+    if (stopping) {
+      ctx.requestStop();
+    }
+    locked.attach(ctx);
+    current = ctx;
     MDC.put("que.job_id", Long.toString(job.id()));
     MDC.put("que.job_class", job.jobClass());
     MDC.put("que.queue", job.queue());
     try {
-      if (handler == null) {
-        locked.error("unknown job type: " + Text.goQuote(job.jobClass()));
-        failed.incrementAndGet();
-        log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
-            job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
-        return;
-      }
       try {
-        handler.run(locked);
+        chain(locked).proceed();
       } catch (Throwable t) {
         recordFailure(locked, s, t, start);
         return;
@@ -250,6 +264,8 @@ public final class Worker {
     } catch (SQLException e) {
       throw new QueException("job " + job.id() + ": resetting its connection failed: " + e.getMessage(), e);
     } finally {
+      ctx.detach();
+      current = null;
       if (!s.isAborted()) {
         Thread.interrupted(); // a handler's leftover interrupt must not break the next wait
       }
@@ -257,6 +273,25 @@ public final class Worker {
       MDC.remove("que.job_class");
       MDC.remove("que.queue");
     }
+  }
+
+  /** The handler (or the unknown-class failure) wrapped in the interceptors, the first outermost. */
+  private JobInterceptor.Chain chain(LockedJob locked) {
+    JobHandler handler = workMap.get(locked.job().jobClass());
+    JobInterceptor.Chain next = () -> {
+      if (handler == null) {
+        String jobClass = locked.job().jobClass();
+        throw new UnknownJobClassException(jobClass, "unknown job type: " + Text.goQuote(jobClass));
+      }
+      handler.run(locked);
+    };
+    var interceptors = config.interceptors();
+    for (int i = interceptors.size() - 1; i >= 0; i--) {
+      JobInterceptor interceptor = interceptors.get(i);
+      JobInterceptor.Chain inner = next;
+      next = () -> interceptor.intercept(locked, inner);
+    }
+    return next;
   }
 
   private void recordFailure(LockedJob locked, Session s, Throwable failure, long start) throws SQLException {
@@ -273,6 +308,14 @@ public final class Worker {
     if (locked.isDeleted()) {
       log.warn("job failed after deleting itself id={} class={} queue='{}' ms={}",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);
+      return;
+    }
+    if (failure instanceof UnknownJobClassException) {
+      if (!locked.isResolved()) {
+        locked.error(failure.getMessage());
+      }
+      log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
+          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
       return;
     }
     if (!locked.isResolved()) {

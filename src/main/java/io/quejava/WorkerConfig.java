@@ -1,6 +1,8 @@
 package io.quejava;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -16,11 +18,13 @@ public final class WorkerConfig {
   private final String queue;
   private final Duration wakeInterval;
   private final RetryPolicy retryPolicy;
+  private final List<JobInterceptor> interceptors;
 
   private WorkerConfig(Builder b) {
     this.queue = b.queue;
     this.wakeInterval = b.wakeInterval;
     this.retryPolicy = b.retryPolicy;
+    this.interceptors = List.copyOf(b.interceptors);
   }
 
   public static WorkerConfig ofDefaults() {
@@ -37,6 +41,7 @@ public final class WorkerConfig {
     b.queue = base.queue;
     b.wakeInterval = base.wakeInterval;
     b.retryPolicy = base.retryPolicy;
+    b.interceptors.addAll(base.interceptors);
     return b;
   }
 
@@ -53,11 +58,17 @@ public final class WorkerConfig {
     return retryPolicy;
   }
 
+  /** The interceptors around each job, outermost first. */
+  public List<JobInterceptor> interceptors() {
+    return interceptors;
+  }
+
   /** Builder for {@link WorkerConfig}; {@link #build()} checks every value. */
   public static final class Builder {
     private String queue;
     private Duration wakeInterval = DEFAULT_WAKE_INTERVAL;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+    private final List<JobInterceptor> interceptors = new ArrayList<>();
 
     private Builder() {}
 
@@ -82,6 +93,15 @@ public final class WorkerConfig {
     /** The delay before a failed job's next attempt. Default: {@link RetryPolicy#DEFAULT} (count^4 + 3 s). */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      return this;
+    }
+
+    /**
+     * Adds an interceptor around every job (see {@link JobInterceptor}); the first added is the
+     * outermost. Default: none.
+     */
+    public Builder interceptor(JobInterceptor interceptor) {
+      interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
       return this;
     }
 

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * N {@link Worker}s on one queue, each on a thread and a connection of its own.
@@ -20,30 +22,38 @@ import java.util.concurrent.TimeUnit;
  * application needs: each worker keeps one connection.
  */
 public final class WorkerPool {
+  private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
+
   /** Default number of workers: {@value}, as Ruby Que 0.x. */
   public static final int DEFAULT_WORKERS = 4;
 
   private final List<Worker> workers;
   private final List<Thread> threads = new ArrayList<>();
   private final String name;
+  private final Client client;
+  private final WorkerConfig config;
+  private final List<PoolExtension> extensions;
+  private final List<PoolExtension> startedExtensions = new ArrayList<>();
   private boolean started;
   private boolean shutDown;
 
   private WorkerPool(Builder b) {
-    WorkerConfig config = b.config.build();
+    this.config = b.config.build();
+    this.client = b.client;
+    this.name = b.name;
     List<Worker> list = new ArrayList<>(b.workers);
     for (int i = 0; i < b.workers; i++) {
-      list.add(new Worker(b.client, b.workMap, config));
+      list.add(new Worker(b.client, b.workMap, config, b.name + "-" + (i + 1)));
     }
     this.workers = List.copyOf(list);
-    this.name = b.name;
+    this.extensions = List.copyOf(b.extensions);
   }
 
   public static Builder builder(Client client, WorkMap workMap) {
     return new Builder(client, workMap);
   }
 
-  /** Starts the workers. A pool starts once. */
+  /** Starts the workers, then the extensions. A pool starts once. */
   public synchronized void start() {
     if (started) {
       throw new IllegalStateException("the pool was already started");
@@ -55,6 +65,40 @@ public final class WorkerPool {
       threads.add(t);
       t.start();
     }
+    for (PoolExtension e : extensions) {
+      try {
+        e.start(this);
+        startedExtensions.add(e);
+      } catch (Exception ex) {
+        shutdown(Duration.ofSeconds(30));
+        throw new QueException("pool '" + name + "': extension " + e + " failed to start: " + ex.getMessage(), ex);
+      }
+    }
+  }
+
+  /** The client the pool's workers lock and enqueue with. */
+  public Client client() {
+    return client;
+  }
+
+  /** The queue the pool works. */
+  public String queue() {
+    return workers.get(0).queue();
+  }
+
+  /** The pool's name, the prefix of its threads' names. */
+  public String name() {
+    return name;
+  }
+
+  /** The settings every worker of the pool uses. */
+  public WorkerConfig config() {
+    return config;
+  }
+
+  /** True once {@link #shutdown} has begun. */
+  public synchronized boolean isShuttingDown() {
+    return shutDown;
   }
 
   /** Wakes one idle worker, so a job that just became ready is picked up now rather than at the next poll. */
@@ -103,6 +147,15 @@ public final class WorkerPool {
       return true;
     }
     shutDown = true;
+    for (int i = startedExtensions.size() - 1; i >= 0; i--) {
+      PoolExtension e = startedExtensions.get(i);
+      try {
+        e.stop();
+      } catch (RuntimeException ex) {
+        log.warn("pool '{}': extension {} failed to stop: {}", name, e, ex.toString());
+      }
+    }
+    startedExtensions.clear();
     workers.forEach(Worker::beginShutdown);
     if (!started) {
       workers.forEach(Worker::shutdown);
@@ -139,6 +192,7 @@ public final class WorkerPool {
     private final WorkerConfig.Builder config = WorkerConfig.custom();
     private int workers = DEFAULT_WORKERS;
     private String name = "que-worker";
+    private final List<PoolExtension> extensions = new ArrayList<>();
 
     private Builder(Client client, WorkMap workMap) {
       this.client = Objects.requireNonNull(client, "client");
@@ -169,6 +223,18 @@ public final class WorkerPool {
     /** Delay before a failed job's next attempt. Default: {@link RetryPolicy#DEFAULT}. */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       config.retryPolicy(retryPolicy);
+      return this;
+    }
+
+    /** Adds an interceptor around every job (see {@link JobInterceptor}); the first added is outermost. */
+    public Builder interceptor(JobInterceptor interceptor) {
+      config.interceptor(interceptor);
+      return this;
+    }
+
+    /** Adds an extension that starts and stops with the pool (see {@link PoolExtension}). */
+    public Builder extension(PoolExtension extension) {
+      extensions.add(Objects.requireNonNull(extension, "extension"));
       return this;
     }
 

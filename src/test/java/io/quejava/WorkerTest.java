@@ -341,4 +341,96 @@ class WorkerTest extends PgTest {
     }
     return out;
   }
+
+  @Test
+  void interceptorsNestInOrderAndSeeTheJobsContext() throws SQLException {
+    List<String> trace = java.util.Collections.synchronizedList(new ArrayList<>());
+    AtomicReference<JobContext> seen = new AtomicReference<>();
+    WorkerConfig config = WorkerConfig.custom()
+        .interceptor((job, next) -> {
+          trace.add("outer>");
+          try {
+            next.proceed();
+          } finally {
+            trace.add("<outer");
+          }
+        })
+        .interceptor((job, next) -> {
+          trace.add("inner>");
+          seen.set(job.context());
+          job.context().progress(40);
+          assertEquals(1, locksHeldBy(job.context().backendPid(), job.job().id()),
+              "the context names the session that holds the lock");
+          next.proceed();
+          trace.add("<inner");
+        })
+        .build();
+    WorkMap map = WorkMap.builder().put("Ok", job -> trace.add("handler")).build();
+    Worker worker = new Worker(client, map, config);
+    Job ok = client.enqueue(NewJob.of("Ok"));
+    Job unknown = client.enqueue(NewJob.of("Nope"));
+    try {
+      assertTrue(worker.workOne());
+      assertEquals(List.of("outer>", "inner>", "handler", "<inner", "<outer"), trace);
+      assertEquals(40, seen.get().progress());
+      assertEquals(ok.id(), seen.get().job().id());
+      trace.clear();
+      assertTrue(worker.workOne());
+      assertEquals(List.of("outer>", "inner>", "<outer"), trace, "proceed throws for an unknown class");
+    } finally {
+      worker.shutdown();
+    }
+    assertEquals("unknown job type: \"Nope\"", one("SELECT last_error FROM que_jobs WHERE job_id = ?", unknown.id()));
+  }
+
+  @Test
+  void anInterceptorThatResolvesTheJobIsNotOverruled() throws SQLException {
+    WorkerConfig config = WorkerConfig.custom()
+        .interceptor((job, next) -> {
+          try {
+            next.proceed();
+          } catch (IllegalStateException e) {
+            job.delete(); // e.g. moved elsewhere first
+            throw e;
+          }
+        })
+        .build();
+    WorkMap map = WorkMap.builder().put("Boom", job -> {
+      throw new IllegalStateException("boom");
+    }).build();
+    Worker worker = new Worker(client, map, config);
+    client.enqueue(NewJob.of("Boom"));
+    try {
+      assertTrue(worker.workOne());
+    } finally {
+      worker.shutdown();
+    }
+    assertEquals(0, jobCount());
+    assertEquals(1, worker.jobsFailed());
+  }
+
+  @Test
+  void theShutdownDeadlineCancelsTheJobsContext() throws Exception {
+    CountDownLatch running = new CountDownLatch(1);
+    AtomicReference<JobContext> ctx = new AtomicReference<>();
+    AtomicBoolean sawStopRequest = new AtomicBoolean();
+    WorkMap map = WorkMap.builder().put("Slow", job -> {
+      ctx.set(job.context());
+      running.countDown();
+      try {
+        new CountDownLatch(1).await(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        sawStopRequest.set(job.context().isStopRequested());
+        throw e;
+      }
+    }).build();
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).build();
+    client.enqueue(NewJob.of("Slow"));
+    pool.start();
+    assertTrue(running.await(10, TimeUnit.SECONDS));
+    assertFalse(pool.shutdown(Duration.ofMillis(200)));
+    assertTrue(ctx.get().isCancelled());
+    assertTrue(sawStopRequest.get());
+    assertEquals(1, jobCount(), "the row stays for another worker");
+  }
 }

@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import org.postgresql.PGConnection;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
@@ -24,6 +25,7 @@ public final class Session implements AutoCloseable {
   private final Connection connection;
   private final Map<String, PreparedStatement> statements = new HashMap<>();
   private volatile boolean aborted;
+  private int backendPid;
 
   public Session(Connection connection) {
     this.connection = connection;
@@ -31,6 +33,18 @@ public final class Session implements AutoCloseable {
 
   public Connection connection() {
     return connection;
+  }
+
+  /** {@code pg_backend_pid()} of this session, as the driver learned it at connect (no round trip). */
+  public int backendPid() {
+    if (backendPid == 0) {
+      try {
+        backendPid = connection.unwrap(PGConnection.class).getBackendPID();
+      } catch (SQLException e) {
+        return 0;
+      }
+    }
+    return backendPid;
   }
 
   /** The prepared statement for {@code sql} on this connection, prepared on first use. */

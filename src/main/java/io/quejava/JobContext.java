@@ -1,0 +1,130 @@
+package io.quejava;
+
+import java.time.Instant;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a running job can see of its own run: who runs it, how far it got, and whether it has been
+ * asked to stop. One context per attempt, from {@link LockedJob#context()}.
+ *
+ * <p>Cancellation is cooperative: {@link #cancel(String)} sets a flag the handler can poll with
+ * {@link #isCancelled()} and interrupts the thread running the job, so blocking calls end with an
+ * {@link InterruptedException}. A worker cancels the job when its pool's shutdown deadline passes;
+ * extensions (timeouts) cancel it at their deadline. A graceful shutdown only sets
+ * {@link #isStopRequested()}, so long jobs can save their place and return early if they wish.
+ */
+public final class JobContext {
+  private final Job job;
+  private final String workerName;
+  private final int backendPid;
+  private final Instant startedAt;
+  private final Logger logger;
+  private volatile Thread thread;
+  private volatile int progress = -1;
+  private volatile String cancelReason;
+  private volatile boolean stopRequested;
+
+  JobContext(Job job, String workerName, int backendPid, Thread thread) {
+    this.job = job;
+    this.workerName = workerName;
+    this.backendPid = backendPid;
+    this.thread = thread;
+    this.startedAt = Instant.now();
+    this.logger = LoggerFactory.getLogger("io.quejava.job." + loggerSuffix(job.jobClass()));
+  }
+
+  private static String loggerSuffix(String jobClass) {
+    String s = jobClass.replace("::", ".").replaceAll("[^A-Za-z0-9_.$-]", "_");
+    return s.isEmpty() ? "_" : s;
+  }
+
+  public Job job() {
+    return job;
+  }
+
+  /** The name of the worker running the job (its thread name in a pool), or null outside a worker. */
+  public String workerName() {
+    return workerName;
+  }
+
+  /** {@code pg_backend_pid()} of the session that holds the job's advisory lock. */
+  public int backendPid() {
+    return backendPid;
+  }
+
+  /** When this attempt started, by this JVM's clock. */
+  public Instant startedAt() {
+    return startedAt;
+  }
+
+  /**
+   * A logger named {@code io.quejava.job.<job class>}. Inside a worker, the MDC carries
+   * {@code que.job_id}, {@code que.job_class} and {@code que.queue} while the job runs.
+   */
+  public Logger logger() {
+    return logger;
+  }
+
+  /** Reports how far the job got, 0 to 100 (kept in memory; the heartbeat extension stores it). */
+  public void progress(int percent) {
+    if (percent < 0 || percent > 100) {
+      throw new IllegalArgumentException("progress: must be 0 to 100, got " + percent);
+    }
+    progress = percent;
+  }
+
+  /** The last reported progress, or -1 when none was reported. */
+  public int progress() {
+    return progress;
+  }
+
+  /** True once {@link #cancel(String)} ran: the job should stop as soon as it can. */
+  public boolean isCancelled() {
+    return cancelReason != null;
+  }
+
+  /** Why the job was cancelled, or null. */
+  public String cancelReason() {
+    return cancelReason;
+  }
+
+  /** True when the worker is shutting down (or the job was cancelled). */
+  public boolean isStopRequested() {
+    return stopRequested || cancelReason != null;
+  }
+
+  /**
+   * Asks the job to stop: sets the cancelled flag with this reason and interrupts the thread running
+   * it. The first reason wins. Does nothing once the attempt has ended.
+   */
+  public void cancel(String reason) {
+    Objects.requireNonNull(reason, "reason");
+    synchronized (this) {
+      if (cancelReason != null) {
+        return;
+      }
+      cancelReason = reason;
+      Thread t = thread;
+      if (t != null) {
+        t.interrupt();
+      }
+    }
+  }
+
+  void requestStop() {
+    stopRequested = true;
+  }
+
+  /** The attempt ended: later cancels must not interrupt whatever the thread does next. */
+  synchronized void detach() {
+    thread = null;
+  }
+
+  @Override
+  public String toString() {
+    return "JobContext{job=" + job.id() + ", worker=" + workerName + ", backendPid=" + backendPid
+        + ", progress=" + progress + (cancelReason != null ? ", cancelled=" + cancelReason : "") + "}";
+  }
+}
