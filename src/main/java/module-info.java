@@ -11,4 +11,5 @@ module io.quejava {
   requires org.slf4j;
 
   exports io.quejava;
+  exports io.quejava.ext;
 }
