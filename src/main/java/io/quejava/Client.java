@@ -2,6 +2,7 @@ package io.quejava;
 
 import io.quejava.internal.Dialect;
 import io.quejava.internal.JobRow;
+import io.quejava.internal.ModernDialect;
 import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Session;
 import java.sql.Connection;
@@ -33,6 +34,9 @@ public final class Client {
   /** Default for {@link Builder#maxLockAttempts}: {@value}, as que-go. */
   public static final int DEFAULT_MAX_LOCK_ATTEMPTS = 10;
 
+  /** Default for {@link Builder#jobSchemaVersion}: {@value}, as Que 2.x. */
+  public static final int DEFAULT_JOB_SCHEMA_VERSION = 2;
+
   private final DataSource dataSource;
   private final Dialect dialect;
   private final String table;
@@ -60,12 +64,25 @@ public final class Client {
     return dataSource;
   }
 
-  /** The que_jobs schema version this client speaks (3 for Ruby Que 0.x and que-go). */
+  /** The que_jobs schema version this client speaks (3 for Ruby Que 0.x and que-go, 4–7 for Que 1.x/2.x). */
   public int schemaVersion() {
     return dialect.schemaVersion();
   }
 
-  /** The queue jobs go to when none is named: {@code ''} on schema 3. */
+  /**
+   * The job schema version this client writes on enqueue and its workers take (schema 5: 1; schema
+   * 6/7: {@link Builder#jobSchemaVersion}, default 2), or null on schemas 3 and 4, which have none.
+   */
+  public Integer jobSchemaVersion() {
+    return dialect instanceof ModernDialect m ? m.jobSchemaVersion() : null;
+  }
+
+  /** True on schema 4–7, where jobs can be finished and expired. */
+  public boolean hasOutcomeColumns() {
+    return dialect.hasOutcomeColumns();
+  }
+
+  /** The queue jobs go to when none is named: {@code ''} on schema 3, {@code 'default'} on 4–7. */
   public String defaultQueue() {
     return dialect.defaultQueue();
   }
@@ -133,7 +150,8 @@ public final class Client {
     }
     boolean handedOver = false;
     try {
-      LockedJob job = lock(session, queue, RetryPolicy.DEFAULT, true);
+      LockedJob job = lock(session, queue, RetryPolicy.DEFAULT,
+          hasOutcomeColumns() ? WorkerConfig.DEFAULT_MAX_RETRY_COUNT : null, true);
       handedOver = job != null;
       return Optional.ofNullable(job);
     } finally {
@@ -147,7 +165,7 @@ public final class Client {
    * The lock protocol on a pinned session: lock one job with the walk, re-check it in a new
    * statement, and on a lost race unlock and walk again. Returns null when nothing could be locked.
    */
-  LockedJob lock(Session session, String queue, RetryPolicy retryPolicy, boolean ownsSession) {
+  LockedJob lock(Session session, String queue, RetryPolicy retryPolicy, Integer maxRetryCount, boolean ownsSession) {
     try {
       session.resetTransaction();
       for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
@@ -160,7 +178,7 @@ public final class Client {
           hook.accept(new Job(row));
         }
         if (dialect.recheck(session, row)) {
-          return new LockedJob(dialect, session, new Job(row), retryPolicy, ownsSession);
+          return new LockedJob(dialect, session, new Job(row), retryPolicy, maxRetryCount, ownsSession);
         }
         log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
         if (!dialect.unlock(session, row.id())) {
@@ -231,6 +249,7 @@ public final class Client {
     private final DataSource dataSource;
     private int maxLockAttempts = DEFAULT_MAX_LOCK_ATTEMPTS;
     private Integer assumedVersion;
+    private int jobSchemaVersion = DEFAULT_JOB_SCHEMA_VERSION;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -257,12 +276,25 @@ public final class Client {
       return this;
     }
 
+    /**
+     * Schema 6/7: the job schema version to write on enqueue and to take when working: 2 for Que
+     * 2.x workers (args plus kwargs), 1 during a mixed upgrade with Que 1.3/1.4 workers. Default: 2.
+     * Schema 5 always uses 1; schemas 3 and 4 have no such column.
+     */
+    public Builder jobSchemaVersion(int version) {
+      if (version != 1 && version != 2) {
+        throw new IllegalArgumentException("jobSchemaVersion: must be 1 (Que 1.3/1.4) or 2 (Que 2.x), got " + version);
+      }
+      this.jobSchemaVersion = version;
+      return this;
+    }
+
     /** Reads the schema version and returns the client; throws {@link QueException} if the table is unusable. */
     public Client build() {
       try (Connection c = dataSource.getConnection()) {
         SchemaInfo info = SchemaInfo.inspect(c, null);
         int version = info.version(assumedVersion);
-        return new Client(this, SchemaInfo.dialectFor(version, info.table()), info.table());
+        return new Client(this, SchemaInfo.dialectFor(version, info.table(), jobSchemaVersion), info.table());
       } catch (SQLException e) {
         throw new QueException("cannot read the que_jobs schema: " + e.getMessage(), e);
       }

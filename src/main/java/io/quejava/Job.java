@@ -18,7 +18,7 @@ public final class Job {
     return row;
   }
 
-  /** The job id ({@code job_id} on schema 3); also the key of its advisory lock. */
+  /** The job id ({@code job_id} on schema 3, {@code id} on 4–7); also the key of its advisory lock. */
   public long id() {
     return row.id();
   }
@@ -73,9 +73,48 @@ public final class Job {
     return row.errorCount();
   }
 
-  /** The last failure's text, or null. */
+  /** The last failure's text ({@code last_error} on schema 3, {@code last_error_message} on 4–7), or null. */
   public String lastError() {
     return row.lastError();
+  }
+
+  /** Schema 4–7: the last failure's backtrace ({@code last_error_backtrace}), or null. */
+  public String lastErrorBacktrace() {
+    return row.lastErrorBacktrace();
+  }
+
+  /** Schema 6–7: the keyword arguments as stored (a JSON object); null on older schemas. */
+  public String kwargsJson() {
+    return row.kwargsJson();
+  }
+
+  /** Schema 6–7: the keyword arguments parsed; an empty object on older schemas. */
+  public JsonNode kwargs() {
+    return row.kwargsJson() == null ? Json.MAPPER.createObjectNode() : Json.parse(row.kwargsJson());
+  }
+
+  /** Schema 4–7: the {@code data} column as stored (a JSON object); null on schema 3. */
+  public String dataJson() {
+    return row.dataJson();
+  }
+
+  /** Schema 4–7: the tags in {@code data}; empty when none (and always on schema 3). */
+  public java.util.List<String> tags() {
+    if (row.dataJson() == null) {
+      return java.util.List.of();
+    }
+    JsonNode tags = Json.parse(row.dataJson()).get("tags");
+    if (tags == null || !tags.isArray()) {
+      return java.util.List.of();
+    }
+    java.util.List<String> out = new java.util.ArrayList<>(tags.size());
+    tags.forEach(t -> out.add(t.asText()));
+    return java.util.List.copyOf(out);
+  }
+
+  /** Schema 5–7: the row's job schema version; null on older schemas. */
+  public Integer jobSchemaVersion() {
+    return row.jobSchemaVersion();
   }
 
   @Override

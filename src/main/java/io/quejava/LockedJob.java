@@ -1,8 +1,8 @@
 package io.quejava;
 
 import io.quejava.internal.Dialect;
+import io.quejava.internal.ErrorText;
 import io.quejava.internal.Session;
-import io.quejava.internal.Text;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -35,22 +35,25 @@ public final class LockedJob implements AutoCloseable {
   private final Session session;
   private final Job job;
   private final RetryPolicy retryPolicy;
+  private final Integer maxRetryCount;
   private final boolean ownsSession;
-  private boolean deleted;
-  /** The delete ran inside a transaction that has not committed yet (as far as we know). */
-  private boolean deleteUncommitted;
-  private boolean errored;
-  /** The error update ran inside a transaction that has not committed yet (as far as we know). */
-  private boolean errorUncommitted;
+  private Outcome outcome;
+  /** The outcome was written inside a transaction that has not committed yet (as far as we know). */
+  private boolean outcomeUncommitted;
   private boolean closed;
   private Connection guarded;
   private volatile JobContext context;
 
-  LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, boolean ownsSession) {
+  /** How the job was resolved. */
+  private enum Outcome { DELETED, ERRORED, RETRIED, FINISHED, EXPIRED }
+
+  LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, Integer maxRetryCount,
+      boolean ownsSession) {
     this.dialect = dialect;
     this.session = session;
     this.job = job;
     this.retryPolicy = retryPolicy;
+    this.maxRetryCount = maxRetryCount;
     this.ownsSession = ownsSession;
   }
 
@@ -93,74 +96,144 @@ public final class LockedJob implements AutoCloseable {
   }
 
   /**
-   * Deletes the job by the key it was locked with. Idempotent. If a transaction is open on
-   * {@link #connection()}, the delete commits (or rolls back) with it.
+   * Deletes the job by the key it was locked with (Que's default on success). Idempotent. If a
+   * transaction is open on {@link #connection()}, the delete commits (or rolls back) with it.
    */
   public void delete() {
     checkOpen();
-    if (deleted) {
+    if (outcome == Outcome.DELETED) {
       return;
     }
-    try {
-      int rows = dialect.delete(session, job.row());
-      if (rows == 0) {
-        log.warn("job changed under its lock: delete matched no row (id={} class={} queue='{}')",
-            job.id(), job.jobClass(), job.queue());
-      }
-      deleted = true;
-      deleteUncommitted = session.inTransaction();
-    } catch (SQLException e) {
-      throw new QueException("delete of job " + job.id() + " failed: " + e.getMessage(), e);
-    }
+    write(Outcome.DELETED, "delete", () -> dialect.delete(session, job.row()));
   }
 
   /**
-   * Records a failure: error_count + 1, run_at = now() + the retry policy's delay for the new count,
-   * and last_error = {@code "<exception class>: <message>"} (cut to 500 characters), a newline, and
-   * the stack trace.
+   * Keeps the row with {@code finished_at = now()}; it is never run again (Que 1.x/2.x's
+   * {@code finish}). Schema 4 to 7 only.
+   *
+   * @throws UnsupportedOperationException on schema 3, which has no finished_at
    */
-  public void error(Throwable failure) {
-    error(Text.classicLastError(failure), null);
+  public void finish() {
+    checkUnresolved();
+    requireOutcomeColumns("finish");
+    write(Outcome.FINISHED, "finish", () -> dialect.finish(session, job.row()));
   }
 
-  /** Records a failure with this text as last_error, retried after the retry policy's delay. */
+  /**
+   * Keeps the row with {@code expired_at = now()} and error_count + 1; it is never run again until
+   * someone clears expired_at (Que 1.x/2.x's {@code expire}). Schema 4 to 7 only.
+   *
+   * @throws UnsupportedOperationException on schema 3, which has no expired_at
+   */
+  public void expire() {
+    checkUnresolved();
+    requireOutcomeColumns("expire");
+    write(Outcome.EXPIRED, "expire", () -> dialect.expire(session, job.row()));
+  }
+
+  /**
+   * Runs the job again after {@code delay}: error_count + 1 and run_at = now() + delay, as Que's
+   * {@code retry_in}. On schema 4+ the error columns are cleared; on schema 3 last_error is kept and
+   * the delay is rounded up to whole seconds. Never expires the job.
+   */
+  public void retryIn(Duration delay) {
+    checkUnresolved();
+    Duration d = checkDelay(delay == null ? null : delay);
+    if (d == null) {
+      throw new IllegalArgumentException("delay: must not be null");
+    }
+    write(Outcome.RETRIED, "retry", () -> dialect.setError(session, job.row(), d, new ErrorText(null, null)));
+  }
+
+  /**
+   * Records a failure, retried after the retry policy's delay. Schema 3 writes last_error =
+   * {@code "<exception class>: <message>"} (cut to 500 characters), a newline and the stack trace;
+   * schema 4+ writes last_error_message (500) and last_error_backtrace (10,000). On schema 4+ a job
+   * whose new error count exceeds the maximum retry count (15 unless configured) is expired instead,
+   * exactly as Que 1.x/2.x does.
+   */
+  public void error(Throwable failure) {
+    java.util.Objects.requireNonNull(failure, "failure");
+    error(dialect.describe(failure), null);
+  }
+
+  /** Records a failure with this text as its message, retried after the retry policy's delay. */
   public void error(String message) {
     error(message, null);
   }
 
-  /** Records a failure with this text, retried after {@code delay} (rounded up to whole seconds). */
+  /**
+   * Records a failure with this text, retried after {@code delay} (or the retry policy's delay when
+   * null; rounded up to whole seconds on schema 3).
+   */
   public void error(String message, Duration delay) {
-    checkOpen();
-    if (deleted || errored) {
-      throw new IllegalStateException("job " + job.id() + " is already " + (deleted ? "deleted" : "errored"));
+    error(dialect.describe(message == null ? "" : message), delay);
+  }
+
+  private void error(ErrorText text, Duration delay) {
+    checkUnresolved();
+    Duration d = checkDelay(delay);
+    int newCount = job.errorCount() + 1;
+    if (maxRetryCount != null && newCount > maxRetryCount && dialect.hasOutcomeColumns()) {
+      log.warn("job expired after {} failures (maximum retry count {}) id={} class={} queue='{}'",
+          newCount, maxRetryCount, job.id(), job.jobClass(), job.queue());
+      write(Outcome.EXPIRED, "expire", () -> dialect.expire(session, job.row()));
+      return;
     }
-    if (delay != null && delay.isNegative()) {
-      throw new IllegalArgumentException("delay: must be zero or positive, got " + delay);
-    }
-    long seconds = delaySeconds(delay != null ? delay : policyDelay(job.errorCount() + 1));
-    String text = Text.stripNul(message == null ? "" : message);
+    Duration wait = d != null ? d : policyDelay(newCount);
+    write(Outcome.ERRORED, "recording the error of", () -> dialect.setError(session, job.row(), wait, text));
+  }
+
+  private interface Write {
+    int run() throws SQLException;
+  }
+
+  private void write(Outcome result, String what, Write statement) {
     try {
-      int rows = dialect.setError(session, job.row(), seconds, text);
+      int rows = statement.run();
       if (rows == 0) {
-        log.warn("job changed under its lock: error update matched no row (id={} class={} queue='{}')",
-            job.id(), job.jobClass(), job.queue());
+        log.warn("job changed under its lock: {} matched no row (id={} class={} queue='{}')",
+            what, job.id(), job.jobClass(), job.queue());
       }
-      errored = true;
-      errorUncommitted = session.inTransaction();
+      outcome = result;
+      outcomeUncommitted = session.inTransaction();
     } catch (SQLException e) {
-      throw new QueException("recording the error of job " + job.id() + " failed: " + e.getMessage(), e);
+      throw new QueException(what + " job " + job.id() + " failed: " + e.getMessage(), e);
     }
   }
 
-  /** The caller's transaction was rolled back: a delete made inside it did not happen. */
-  void transactionRolledBack() {
-    if (deleteUncommitted) {
-      deleted = false;
-      deleteUncommitted = false;
+  private void requireOutcomeColumns(String what) {
+    if (!dialect.hasOutcomeColumns()) {
+      throw new UnsupportedOperationException(what + ": que_jobs is at schema " + dialect.schemaVersion()
+          + " (Ruby Que 0.x, que-go), which has no " + (what.equals("finish") ? "finished_at" : "expired_at")
+          + " column; delete the job, or record an error");
     }
-    if (errorUncommitted) {
-      errored = false;
-      errorUncommitted = false;
+  }
+
+  private void checkUnresolved() {
+    checkOpen();
+    if (outcome != null) {
+      throw new IllegalStateException("job " + job.id() + " is already resolved (" + outcome.name().toLowerCase() + ")");
+    }
+  }
+
+  /** Null stays null; negative is refused; more than 100 years is capped (an interval now() can take). */
+  private static Duration checkDelay(Duration delay) {
+    if (delay == null) {
+      return null;
+    }
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay: must be zero or positive, got " + delay);
+    }
+    Duration cap = Duration.ofDays(100L * 365);
+    return delay.compareTo(cap) > 0 ? cap : delay;
+  }
+
+  /** The caller's transaction was rolled back: an outcome written inside it did not happen. */
+  void transactionRolledBack() {
+    if (outcomeUncommitted) {
+      outcome = null;
+      outcomeUncommitted = false;
     }
   }
 
@@ -181,22 +254,14 @@ public final class LockedJob implements AutoCloseable {
     return RetryPolicy.DEFAULT.delay(errorCount);
   }
 
-  /** Whole seconds, rounded up, at most 100 years (an interval PostgreSQL can add to now()). */
-  private static long delaySeconds(Duration d) {
-    long cap = 100L * 365 * 24 * 3600;
-    if (d.getSeconds() >= cap) {
-      return cap;
-    }
-    return d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
-  }
-
-  /** True once {@link #delete()} or {@link #error} has run. */
+  /** True once the job was deleted, errored, retried, finished or expired. */
   public boolean isResolved() {
-    return deleted || errored;
+    return outcome != null;
   }
 
+  /** True once {@link #delete()} ran (and was not rolled back). */
   public boolean isDeleted() {
-    return deleted;
+    return outcome == Outcome.DELETED;
   }
 
   /** Same as {@link #close()}, named as que-go names it. */

@@ -28,13 +28,29 @@ public final class NewJob {
   private final String queue;
   private final int priority;
   private final Instant runAt;
+  private final String kwargsJson;
+  private final List<String> tags;
 
-  private NewJob(String jobClass, String argsJson, String queue, int priority, Instant runAt) {
+  /** Most tags a job may carry (Que's limit). */
+  public static final int MAX_TAGS = 5;
+
+  private NewJob(String jobClass, String argsJson, String queue, int priority, Instant runAt,
+      String kwargsJson, List<String> tags) {
     this.jobClass = jobClass;
     this.argsJson = argsJson;
     this.queue = queue;
     this.priority = priority;
     this.runAt = runAt;
+    this.kwargsJson = kwargsJson;
+    this.tags = tags;
+  }
+
+  private NewJob(String jobClass, String argsJson, String queue, int priority, Instant runAt) {
+    this(jobClass, argsJson, queue, priority, runAt, null, List.of());
+  }
+
+  private NewJob with(String queue, int priority, Instant runAt) {
+    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, tags);
   }
 
   /**
@@ -67,7 +83,7 @@ public final class NewJob {
       throw new IllegalArgumentException("queue: must not be null (leave it unset for the default queue)");
     }
     checkNoNul("queue", queue);
-    return new NewJob(jobClass, argsJson, queue, priority, runAt);
+    return with(queue, priority, runAt);
   }
 
   /** The priority, from -32768 to 32767; lower runs first. Default: {@value #DEFAULT_PRIORITY}. */
@@ -76,7 +92,7 @@ public final class NewJob {
       throw new IllegalArgumentException(
           "priority: " + priority + " is outside a smallint (-32768 to 32767)");
     }
-    return new NewJob(jobClass, argsJson, queue, priority, runAt);
+    return with(queue, priority, runAt);
   }
 
   /**
@@ -89,8 +105,49 @@ public final class NewJob {
       throw new IllegalArgumentException("runAt: " + runAt + " is outside the years 1 to 9999");
     }
     // PostgreSQL keeps microseconds: truncate here so enqueue and enqueueAll store the same value.
-    return new NewJob(jobClass, argsJson, queue, priority,
-        runAt == null ? null : runAt.truncatedTo(ChronoUnit.MICROS));
+    return with(queue, priority, runAt == null ? null : runAt.truncatedTo(ChronoUnit.MICROS));
+  }
+
+  /**
+   * Keyword arguments, written as a JSON object by Jackson (a Que 2.x job is called as
+   * {@code run(*args, **kwargs)}). Schema 6 and 7 only; the default there is {@code {}}. Keys must be
+   * strings.
+   */
+  public NewJob kwargs(java.util.Map<String, ?> kwargs) {
+    Objects.requireNonNull(kwargs, "kwargs");
+    return kwargsJson(Json.write("kwargs", kwargs));
+  }
+
+  /** Keyword arguments as JSON text: exactly one JSON object. Schema 6 and 7 only. */
+  public NewJob kwargsJson(String kwargsJson) {
+    Json.requireObject("kwargs", kwargsJson);
+    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, tags);
+  }
+
+  /**
+   * Tags, stored as {@code data = {"tags": [...]}} (schema 4 to 7): at most {@value #MAX_TAGS}, each
+   * a string whose JSON form (quotes and escapes included, as Que's check measures it) is at most
+   * 100 characters, so at most 98 plain characters.
+   */
+  public NewJob tags(String... tags) {
+    Objects.requireNonNull(tags, "tags");
+    if (tags.length > MAX_TAGS) {
+      throw new IllegalArgumentException("tags: at most " + MAX_TAGS + " allowed, got " + tags.length);
+    }
+    for (int i = 0; i < tags.length; i++) {
+      String t = tags[i];
+      if (t == null) {
+        throw new IllegalArgumentException("tags[" + i + "]: must not be null");
+      }
+      checkNoNul("tags[" + i + "]", t);
+      String json = Json.write("tags", t);
+      int length = json.codePointCount(0, json.length());
+      if (length > 100) {
+        throw new IllegalArgumentException("tags[" + i + "]: too long: its JSON form is " + length
+            + " characters, Que allows 100 (98 plain characters plus the quotes)");
+      }
+    }
+    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, List.of(tags));
   }
 
   public String jobClass() {
@@ -114,6 +171,21 @@ public final class NewJob {
 
   public int priority() {
     return priority;
+  }
+
+  /** The kwargs JSON set on this job, or null when none was set. */
+  public String kwargsJson() {
+    return kwargsJson;
+  }
+
+  /** The tags set on this job; empty when none. */
+  public List<String> tags() {
+    return tags;
+  }
+
+  /** The data column for schema 4+: {@code {}} or {@code {"tags": [...]}}. */
+  public String dataJson() {
+    return tags.isEmpty() ? "{}" : Json.write("tags", java.util.Map.of("tags", tags));
   }
 
   /** The run time set on this job, or null for the database's now(). */

@@ -43,6 +43,7 @@ public final class Worker {
   private volatile Session session;
   private volatile JobContext current;
   private final String name;
+  private final Integer maxRetryCount;
 
   public Worker(Client client, WorkMap workMap) {
     this(client, workMap, WorkerConfig.ofDefaults());
@@ -58,6 +59,13 @@ public final class Worker {
     this.config = Objects.requireNonNull(config, "config");
     this.queue = config.queue() != null ? config.queue() : client.defaultQueue();
     this.name = name;
+    if (config.maxRetryCount() != null && !client.hasOutcomeColumns()) {
+      throw new IllegalArgumentException("maxRetryCount: que_jobs is at schema " + client.schemaVersion()
+          + ", which has no expired_at (Ruby 0.x and que-go retry forever); use the deadletter extension instead");
+    }
+    this.maxRetryCount = client.hasOutcomeColumns()
+        ? (config.maxRetryCount() != null ? config.maxRetryCount() : WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
+        : null;
   }
 
   /** The queue this worker polls. */
@@ -101,7 +109,7 @@ public final class Worker {
     Session s = session();
     LockedJob locked;
     try {
-      locked = client.lock(s, queue, config.retryPolicy(), false);
+      locked = client.lock(s, queue, config.retryPolicy(), maxRetryCount, false);
     } catch (RuntimeException e) {
       dropSession();
       throw e;

@@ -19,8 +19,13 @@ public final class WorkerConfig {
   private final Duration wakeInterval;
   private final RetryPolicy retryPolicy;
   private final List<JobInterceptor> interceptors;
+  private final Integer maxRetryCount;
+
+  /** Default {@link Builder#maxRetryCount} on schema 4–7: {@value}, as Que 1.x/2.x (16 attempts). */
+  public static final int DEFAULT_MAX_RETRY_COUNT = 15;
 
   private WorkerConfig(Builder b) {
+    this.maxRetryCount = b.maxRetryCount;
     this.queue = b.queue;
     this.wakeInterval = b.wakeInterval;
     this.retryPolicy = b.retryPolicy;
@@ -42,6 +47,7 @@ public final class WorkerConfig {
     b.wakeInterval = base.wakeInterval;
     b.retryPolicy = base.retryPolicy;
     b.interceptors.addAll(base.interceptors);
+    b.maxRetryCount = base.maxRetryCount;
     return b;
   }
 
@@ -58,6 +64,14 @@ public final class WorkerConfig {
     return retryPolicy;
   }
 
+  /**
+   * The maximum retry count set with {@link Builder#maxRetryCount}, or null for the default
+   * ({@value #DEFAULT_MAX_RETRY_COUNT} on schema 4–7, none on schema 3).
+   */
+  public Integer maxRetryCount() {
+    return maxRetryCount;
+  }
+
   /** The interceptors around each job, outermost first. */
   public List<JobInterceptor> interceptors() {
     return interceptors;
@@ -69,8 +83,24 @@ public final class WorkerConfig {
     private Duration wakeInterval = DEFAULT_WAKE_INTERVAL;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private final List<JobInterceptor> interceptors = new ArrayList<>();
+    private Integer maxRetryCount;
 
     private Builder() {}
+
+    /**
+     * Schema 4–7: a failure that brings a job's error count above {@code count} expires it
+     * ({@code expired_at = now()}) instead of retrying it, as Que 1.x/2.x's
+     * {@code maximum_retry_count} does. Default: {@value WorkerConfig#DEFAULT_MAX_RETRY_COUNT}, so the
+     * 16th failure expires the job. Schema 3 has no expiry (Ruby 0.x and que-go retry forever); setting
+     * this there is refused when the worker is created (see the deadletter extension instead).
+     */
+    public Builder maxRetryCount(int count) {
+      if (count < 0) {
+        throw new IllegalArgumentException("maxRetryCount: must be zero or more, got " + count);
+      }
+      this.maxRetryCount = count;
+      return this;
+    }
 
     /**
      * The one queue this worker polls. Default: the client's default queue ({@code ''} on schema 3).

@@ -226,6 +226,12 @@ public final class WorkerPool {
       return this;
     }
 
+    /** Schema 4–7: expire a job whose error count would exceed this. See {@link WorkerConfig.Builder#maxRetryCount}. */
+    public Builder maxRetryCount(int count) {
+      config.maxRetryCount(count);
+      return this;
+    }
+
     /** Adds an interceptor around every job (see {@link JobInterceptor}); the first added is outermost. */
     public Builder interceptor(JobInterceptor interceptor) {
       config.interceptor(interceptor);

@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -76,7 +77,7 @@ public final class ClassicDialect implements Dialect {
       "UPDATE que_jobs\n"
           + "SET error_count = error_count + 1,\n"
           + "    run_at = now() + ?::bigint * interval '1 second',\n"
-          + "    last_error = ?\n"
+          + "    last_error = coalesce(?, last_error)\n"
           + "WHERE " + KEY;
 
   private static final String UNLOCK = "SELECT pg_advisory_unlock(?::bigint)";
@@ -94,8 +95,21 @@ public final class ClassicDialect implements Dialect {
     return "";
   }
 
+  /** Schema 3 has neither kwargs nor data: refuse them rather than drop them silently. */
+  static void check(NewJob job, String prefix) {
+    if (job.kwargsJson() != null) {
+      throw new IllegalArgumentException(prefix + "kwargs: que_jobs is at schema 3 (Ruby Que 0.x, que-go), "
+          + "which has no kwargs column (schema 6+, Que 2.x)");
+    }
+    if (!job.tags().isEmpty()) {
+      throw new IllegalArgumentException(prefix + "tags: que_jobs is at schema 3 (Ruby Que 0.x, que-go), "
+          + "which has no data column for tags (schema 4+)");
+    }
+  }
+
   @Override
   public JobRow insert(Connection c, NewJob job) throws SQLException {
+    check(job, "");
     try (PreparedStatement ps = c.prepareStatement(INSERT)) {
       ps.setString(1, job.queueOr(defaultQueue()));
       ps.setInt(2, job.priority());
@@ -123,6 +137,7 @@ public final class ClassicDialect implements Dialect {
     String[] args = new String[n];
     for (int i = 0; i < n; i++) {
       NewJob job = jobs.get(i);
+      check(job, "jobs[" + i + "].");
       queues[i] = job.queueOr(defaultQueue());
       priorities[i] = job.priority();
       runAts[i] = job.runAt() == null ? null : TIMESTAMP.format(job.runAt().atOffset(ZoneOffset.UTC));
@@ -182,12 +197,48 @@ public final class ClassicDialect implements Dialect {
   }
 
   @Override
-  public int setError(Session s, JobRow job, long delaySeconds, String lastError) throws SQLException {
+  public int setError(Session s, JobRow job, Duration delay, ErrorText error) throws SQLException {
     PreparedStatement ps = s.prepare(SET_ERROR);
-    ps.setLong(1, delaySeconds);
-    ps.setString(2, lastError);
+    ps.setLong(1, wholeSeconds(delay));
+    if (error.message() == null) {
+      ps.setNull(2, Types.VARCHAR);
+    } else {
+      ps.setString(2, error.backtrace() == null ? error.message() : error.message() + "\n" + error.backtrace());
+    }
     bindKey(ps, 3, job);
     return ps.executeUpdate();
+  }
+
+  /** Whole seconds, rounded up (Ruby 0.x and que-go cast the delay to bigint). */
+  static long wholeSeconds(Duration d) {
+    return d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
+  }
+
+  @Override
+  public ErrorText describe(Throwable failure) {
+    return new ErrorText(Text.classicLastError(failure), null);
+  }
+
+  @Override
+  public ErrorText describe(String message) {
+    return new ErrorText(Text.stripNul(message), null);
+  }
+
+  @Override
+  public boolean hasOutcomeColumns() {
+    return false;
+  }
+
+  @Override
+  public int finish(Session s, JobRow job) {
+    throw new UnsupportedOperationException(
+        "finish: schema 3 (Ruby Que 0.x, que-go) has no finished_at column; delete the job instead");
+  }
+
+  @Override
+  public int expire(Session s, JobRow job) {
+    throw new UnsupportedOperationException(
+        "expire: schema 3 (Ruby Que 0.x, que-go) has no expired_at column; use the deadletter extension");
   }
 
   @Override

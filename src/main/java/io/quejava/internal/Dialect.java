@@ -3,6 +3,7 @@ package io.quejava.internal;
 import io.quejava.NewJob;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -35,8 +36,27 @@ public interface Dialect {
   /** Deletes the job by the key it was read with; returns the row count. */
   int delete(Session s, JobRow job) throws SQLException;
 
-  /** error_count + 1, run_at = now() + delay, last_error; by the key it was read with. */
-  int setError(Session s, JobRow job, long delaySeconds, String lastError) throws SQLException;
+  /**
+   * error_count + 1, run_at = now() + delay, and the error text (null texts leave schema 3's
+   * last_error as it was and clear schema 4+'s columns, as Que's retry_in does); by the key it was
+   * read with. Returns the row count.
+   */
+  int setError(Session s, JobRow job, Duration delay, ErrorText error) throws SQLException;
+
+  /** How this dialect writes a failure (class, message and stack trace). */
+  ErrorText describe(Throwable failure);
+
+  /** How this dialect writes a failure given as text only. */
+  ErrorText describe(String message);
+
+  /** True when the schema has finished_at and expired_at (4 to 7). */
+  boolean hasOutcomeColumns();
+
+  /** finished_at = now(): the row stays and never runs again. Schema 4+ only. */
+  int finish(Session s, JobRow job) throws SQLException;
+
+  /** error_count + 1, expired_at = now(): the row stays and never runs again. Schema 4+ only. */
+  int expire(Session s, JobRow job) throws SQLException;
 
   /** pg_advisory_unlock(id) on the session that holds the lock. */
   boolean unlock(Session s, long id) throws SQLException;

@@ -46,14 +46,32 @@ public final class Json {
    * @throws IllegalArgumentException naming {@code field} and the problem
    */
   public static void requireArray(String field, String json) {
+    require(field, json, JsonToken.START_ARRAY, "array");
+  }
+
+  /** As {@link #requireArray}, for exactly one JSON object (kwargs). */
+  public static void requireObject(String field, String json) {
+    require(field, json, JsonToken.START_OBJECT, "object");
+  }
+
+  /** Serialises a Java value (a map for kwargs) as JSON with Jackson. */
+  public static String write(String field, Object value) {
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(field + ": cannot be written as JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static void require(String field, String json, JsonToken start, String kind) {
     if (json == null) {
       throw new IllegalArgumentException(field + ": must not be null");
     }
     try (JsonParser p = FACTORY.createParser(json)) {
       JsonToken first = p.nextToken();
-      if (first != JsonToken.START_ARRAY) {
+      if (first != start) {
         throw new IllegalArgumentException(
-            field + ": must be a JSON array, got " + (first == null ? "nothing" : describe(first)));
+            field + ": must be a JSON " + kind + ", got " + (first == null ? "nothing" : describe(first)));
       }
       int depth = 1;
       while (depth > 0) {
@@ -75,7 +93,7 @@ public final class Json {
       }
       JsonToken trailing = p.nextToken();
       if (trailing != null) {
-        throw new IllegalArgumentException(field + ": invalid JSON: trailing content after the array");
+        throw new IllegalArgumentException(field + ": invalid JSON: trailing content after the " + kind);
       }
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(field + ": invalid JSON: " + e.getOriginalMessage(), e);
@@ -95,6 +113,7 @@ public final class Json {
   private static String describe(JsonToken t) {
     return switch (t) {
       case START_OBJECT -> "an object";
+      case START_ARRAY -> "an array";
       case VALUE_STRING -> "a string";
       case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
       case VALUE_TRUE, VALUE_FALSE -> "a boolean";

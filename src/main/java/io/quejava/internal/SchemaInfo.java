@@ -22,7 +22,7 @@ import java.util.List;
  */
 public record SchemaInfo(String schema, boolean exists, String comment, List<String> columns) {
   /** Highest schema version this release can speak. */
-  public static final int NEWEST_SUPPORTED = 3;
+  public static final int NEWEST_SUPPORTED = 7;
 
   private static final String RESOLVE_SCHEMA =
       "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
@@ -140,17 +140,15 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
   }
 
   /** The dialect for a version this release speaks, or a clear refusal. */
-  public static Dialect dialectFor(int version, String table) {
+  public static Dialect dialectFor(int version, String table, int jobSchemaVersion) {
     if (version == 3) {
       return new ClassicDialect();
     }
-    if (version < 3) {
-      throw new QueException(
-          table + " is at schema version " + version + " (Que before 0.6); que-java speaks 3. "
-              + "Bring it to 3 with Migrator.migrateTo(3) or Ruby's Que.migrate!");
+    if (version >= 4 && version <= 7) {
+      return new ModernDialect(version, jobSchemaVersion);
     }
     throw new QueException(
-        table + " is at schema version " + version + " (Que 1.x/2.x); this release of que-java speaks "
-            + "schema 3 (Que 0.x, que-go) only");
+        table + " is at schema version " + version + " (Que before 0.6); que-java speaks 3 to 7. "
+            + "Bring it to 3 with Migrator.migrateTo(3) or Ruby's Que.migrate!");
   }
 }

@@ -1,0 +1,400 @@
+package io.quejava.internal;
+
+import io.quejava.NewJob;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Schemas 4 to 7: the table Ruby Que 1.x and 2.x use. A job is addressed by {@code id}; finished and
+ * expired rows stay in the table and are never locked again.
+ *
+ * <p>Every job lock is a session-level {@code pg_try_advisory_lock(id)} taken once per candidate by a
+ * recursive walk, exactly the lock Ruby's lockers take, so Ruby and Java exclude each other. The
+ * re-check is stricter than Ruby's: besides {@code finished_at IS NULL AND expired_at IS NULL} it
+ * requires {@code run_at <= now()}, the error count read at lock time and the job schema version, so
+ * a job another process errored (and moved into its backoff) after our walk saw it is not run early.
+ *
+ * <p>On schema 5+ a worker only takes jobs of its own job schema version (1: Que 1.3/1.4's argument
+ * layout; 2: Que 2.x's args plus kwargs), as Ruby's pollers do, and writes that version on enqueue.
+ *
+ * <p>Table names are unqualified and resolve through the connection's search_path (Ruby hard-codes
+ * {@code public}).
+ */
+public final class ModernDialect implements Dialect {
+  /** Que's limits (its CHECK constraints). */
+  static final int MAX_QUEUE = 100;
+  static final int MAX_JOB_CLASS = 200;
+  static final int MAX_MESSAGE = 500;
+  static final int MAX_BACKTRACE = 10_000;
+  /** ActiveJob's wrapper: Que measures args->0->>'job_class' instead of its name. */
+  static final String ACTIVE_JOB_WRAPPER = "ActiveJob::QueueAdapters::QueAdapter::JobWrapper";
+
+  private static final DateTimeFormatter TIMESTAMP =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSSxxx");
+
+  private final int schemaVersion;
+  /** The job_schema_version written and polled; null on schema 4 (no such column). */
+  private final Integer jobSchemaVersion;
+  private final String columns;
+  private final String insert;
+  private final String insertAll;
+  private final String lockNext;
+  private final String recheck;
+
+  /**
+   * @param schemaVersion 4 to 7
+   * @param jobSchemaVersion 1 or 2 on schema 6/7 (ignored below: schema 5 only knows 1, schema 4 none)
+   */
+  public ModernDialect(int schemaVersion, int jobSchemaVersion) {
+    if (schemaVersion < 4 || schemaVersion > 7) {
+      throw new IllegalArgumentException("schemaVersion: the modern dialect speaks 4 to 7, not " + schemaVersion);
+    }
+    if (jobSchemaVersion != 1 && jobSchemaVersion != 2) {
+      throw new IllegalArgumentException("jobSchemaVersion: must be 1 (Que 1.3/1.4) or 2 (Que 2.x), got " + jobSchemaVersion);
+    }
+    this.schemaVersion = schemaVersion;
+    this.jobSchemaVersion = schemaVersion == 4 ? null : schemaVersion == 5 ? 1 : jobSchemaVersion;
+    boolean hasKwargs = schemaVersion >= 6;
+    boolean hasJsv = this.jobSchemaVersion != null;
+
+    this.columns = "id, queue, priority, run_at, job_class, args, error_count, last_error_message, "
+        + "last_error_backtrace, data" + (hasKwargs ? ", kwargs" : "") + (hasJsv ? ", job_schema_version" : "");
+
+    String insertColumns = "queue, priority, run_at, job_class, args, data"
+        + (hasKwargs ? ", kwargs" : "") + (hasJsv ? ", job_schema_version" : "");
+    this.insert = "INSERT INTO que_jobs (" + insertColumns + ")\n"
+        + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb"
+        + (hasKwargs ? ", ?::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + ")\n"
+        + "RETURNING " + columns;
+    this.insertAll = "INSERT INTO que_jobs (" + insertColumns + ")\n"
+        + "SELECT b.queue, b.priority::smallint, coalesce(b.run_at::timestamptz, now()), b.job_class,"
+        + " b.args::jsonb, b.data::jsonb" + (hasKwargs ? ", b.kwargs::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + "\n"
+        + "FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[]"
+        + (hasKwargs ? ", ?::text[]" : "") + ")\n"
+        + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, data"
+        + (hasKwargs ? ", kwargs" : "") + ", n)\n"
+        + "ORDER BY b.n\n"
+        + "RETURNING " + columns;
+
+    // The walk: a recursive CTE is never inlined, so pg_try_advisory_lock runs once per row visited,
+    // and the walk ends at the first row locked (rule R5). Each step is one probe of que_poll_idx.
+    String ready = "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
+        + (hasJsv ? " AND c.job_schema_version = ?" : "");
+    this.lockNext = "WITH RECURSIVE walk AS (\n"
+        + "  SELECT (c).*, pg_try_advisory_lock((c).id) AS got_lock\n"
+        + "  FROM (SELECT c FROM que_jobs AS c\n"
+        + "        WHERE " + ready + "\n"
+        + "        ORDER BY c.priority, c.run_at, c.id\n"
+        + "        LIMIT 1) AS first_step\n"
+        + "  UNION ALL (\n"
+        + "    SELECT (c).*, pg_try_advisory_lock((c).id) AS got_lock\n"
+        + "    FROM (SELECT (SELECT c FROM que_jobs AS c\n"
+        + "                  WHERE " + ready + "\n"
+        + "                    AND (c.priority, c.run_at, c.id) > (walk.priority, walk.run_at, walk.id)\n"
+        + "                  ORDER BY c.priority, c.run_at, c.id\n"
+        + "                  LIMIT 1) AS c\n"
+        + "          FROM walk\n"
+        + "          WHERE walk.id IS NOT NULL\n"
+        + "          LIMIT 1) AS next_step\n"
+        + "  )\n"
+        + ")\n"
+        + "SELECT " + columns + " FROM walk WHERE got_lock LIMIT 1";
+    this.recheck = "SELECT 1 FROM que_jobs\n"
+        + "WHERE id = ? AND finished_at IS NULL AND expired_at IS NULL AND run_at <= now() AND error_count = ?"
+        + (hasJsv ? " AND job_schema_version = ?" : "");
+  }
+
+  private static final String DELETE = "DELETE FROM que_jobs WHERE id = ?";
+  private static final String FINISH = "UPDATE que_jobs SET finished_at = now() WHERE id = ?";
+  private static final String EXPIRE =
+      "UPDATE que_jobs SET error_count = error_count + 1, expired_at = now() WHERE id = ?";
+  private static final String SET_ERROR =
+      "UPDATE que_jobs\n"
+          + "SET error_count = error_count + 1,\n"
+          + "    run_at = now() + ?::float8 * interval '1 second',\n"
+          + "    last_error_message = left(?::text, 500),\n"
+          + "    last_error_backtrace = left(?::text, 10000)\n"
+          + "WHERE id = ?";
+  private static final String UNLOCK = "SELECT pg_advisory_unlock(?::bigint)";
+  private static final String SKIP_NOTIFY_ON = "SELECT current_setting('que.skip_notify', true), set_config('que.skip_notify', 'true', true)";
+  private static final String SKIP_NOTIFY_RESTORE = "SELECT set_config('que.skip_notify', coalesce(?, ''), true)";
+
+  @Override
+  public int schemaVersion() {
+    return schemaVersion;
+  }
+
+  @Override
+  public String defaultQueue() {
+    return "default";
+  }
+
+  /** The job schema version this dialect writes and polls, or null on schema 4. */
+  public Integer jobSchemaVersion() {
+    return jobSchemaVersion;
+  }
+
+  /** Rejects, before the database does, what Que's CHECK constraints and columns would refuse. */
+  void check(NewJob job, String prefix) {
+    String queue = job.queueOr(defaultQueue());
+    if (queue.codePointCount(0, queue.length()) > MAX_QUEUE) {
+      throw new IllegalArgumentException(prefix + "queue: at most " + MAX_QUEUE + " characters on schema "
+          + schemaVersion + ", got " + queue.codePointCount(0, queue.length()));
+    }
+    String jobClass = job.jobClass();
+    if (!ACTIVE_JOB_WRAPPER.equals(jobClass) && jobClass.codePointCount(0, jobClass.length()) > MAX_JOB_CLASS) {
+      throw new IllegalArgumentException(prefix + "jobClass: at most " + MAX_JOB_CLASS + " characters on schema "
+          + schemaVersion + ", got " + jobClass.codePointCount(0, jobClass.length()));
+    }
+    if (job.kwargsJson() != null && schemaVersion < 6) {
+      throw new IllegalArgumentException(prefix + "kwargs: que_jobs is at schema " + schemaVersion
+          + ", which has no kwargs column (schema 6+, Que 2.x)");
+    }
+  }
+
+  @Override
+  public JobRow insert(Connection c, NewJob job) throws SQLException {
+    check(job, "");
+    try (PreparedStatement ps = c.prepareStatement(insert)) {
+      int i = 1;
+      ps.setString(i++, job.queueOr(defaultQueue()));
+      ps.setInt(i++, job.priority());
+      if (job.runAt() == null) {
+        ps.setNull(i++, Types.TIMESTAMP_WITH_TIMEZONE);
+      } else {
+        ps.setObject(i++, OffsetDateTime.ofInstant(job.runAt(), ZoneOffset.UTC));
+      }
+      ps.setString(i++, job.jobClass());
+      ps.setString(i++, job.argsJson());
+      ps.setString(i++, job.dataJson());
+      if (schemaVersion >= 6) {
+        ps.setString(i++, job.kwargsJson() == null ? "{}" : job.kwargsJson());
+      }
+      if (jobSchemaVersion != null) {
+        ps.setInt(i, jobSchemaVersion);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return read(rs);
+      }
+    }
+  }
+
+  /**
+   * One statement for the whole batch. On schema 7 it runs with {@code que.skip_notify} set, as Que's
+   * bulk insert does: Que lockers are not told about each job and find them by polling. The setting
+   * is restored afterwards, so the caller's later inserts in the same transaction notify as usual.
+   */
+  @Override
+  public List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException {
+    int n = jobs.size();
+    String[] queues = new String[n];
+    Integer[] priorities = new Integer[n];
+    String[] runAts = new String[n];
+    String[] classes = new String[n];
+    String[] args = new String[n];
+    String[] data = new String[n];
+    String[] kwargs = new String[n];
+    for (int i = 0; i < n; i++) {
+      NewJob job = jobs.get(i);
+      check(job, "jobs[" + i + "].");
+      queues[i] = job.queueOr(defaultQueue());
+      priorities[i] = job.priority();
+      runAts[i] = job.runAt() == null ? null : TIMESTAMP.format(job.runAt().atOffset(ZoneOffset.UTC));
+      classes[i] = job.jobClass();
+      args[i] = job.argsJson();
+      data[i] = job.dataJson();
+      kwargs[i] = job.kwargsJson() == null ? "{}" : job.kwargsJson();
+    }
+    boolean skipNotify = schemaVersion >= 7;
+    boolean ownTransaction = skipNotify && c.getAutoCommit();
+    if (ownTransaction) {
+      c.setAutoCommit(false);
+    }
+    boolean done = false;
+    try {
+      String previous = skipNotify ? skipNotify(c) : null;
+      List<JobRow> rows = insertArrays(c, queues, priorities, runAts, classes, args, data, kwargs);
+      if (skipNotify) {
+        try (PreparedStatement ps = c.prepareStatement(SKIP_NOTIFY_RESTORE)) {
+          ps.setString(1, previous);
+          ps.execute();
+        }
+      }
+      if (ownTransaction) {
+        c.commit();
+      }
+      done = true;
+      return rows;
+    } finally {
+      if (ownTransaction) {
+        if (!done) {
+          c.rollback();
+        }
+        c.setAutoCommit(true);
+      }
+    }
+  }
+
+  private static String skipNotify(Connection c) throws SQLException {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(SKIP_NOTIFY_ON)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private List<JobRow> insertArrays(Connection c, String[] queues, Integer[] priorities, String[] runAts,
+      String[] classes, String[] args, String[] data, String[] kwargs) throws SQLException {
+    List<Array> arrays = new ArrayList<>(7);
+    try (PreparedStatement ps = c.prepareStatement(insertAll)) {
+      int i = 1;
+      if (jobSchemaVersion != null) {
+        ps.setInt(i++, jobSchemaVersion);
+      }
+      arrays.add(c.createArrayOf("text", queues));
+      arrays.add(c.createArrayOf("int4", priorities));
+      arrays.add(c.createArrayOf("text", runAts));
+      arrays.add(c.createArrayOf("text", classes));
+      arrays.add(c.createArrayOf("text", args));
+      arrays.add(c.createArrayOf("text", data));
+      if (schemaVersion >= 6) {
+        arrays.add(c.createArrayOf("text", kwargs));
+      }
+      for (Array a : arrays) {
+        ps.setArray(i++, a);
+      }
+      List<JobRow> rows = new ArrayList<>(queues.length);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(read(rs));
+        }
+      }
+      // Ids come from the sequence in insertion order, which follows the input order.
+      rows.sort(Comparator.comparingLong(JobRow::id));
+      return rows;
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
+  }
+
+  @Override
+  public JobRow lockNext(Session s, String queue) throws SQLException {
+    PreparedStatement ps = s.prepare(lockNext);
+    int i = 1;
+    for (int step = 0; step < 2; step++) {
+      ps.setString(i++, queue);
+      if (jobSchemaVersion != null) {
+        ps.setInt(i++, jobSchemaVersion);
+      }
+    }
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? read(rs) : null;
+    }
+  }
+
+  @Override
+  public boolean recheck(Session s, JobRow job) throws SQLException {
+    PreparedStatement ps = s.prepare(recheck);
+    ps.setLong(1, job.id());
+    ps.setInt(2, job.errorCount());
+    if (jobSchemaVersion != null) {
+      ps.setInt(3, jobSchemaVersion);
+    }
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next();
+    }
+  }
+
+  @Override
+  public int delete(Session s, JobRow job) throws SQLException {
+    return byId(s, DELETE, job);
+  }
+
+  @Override
+  public int finish(Session s, JobRow job) throws SQLException {
+    return byId(s, FINISH, job);
+  }
+
+  @Override
+  public int expire(Session s, JobRow job) throws SQLException {
+    return byId(s, EXPIRE, job);
+  }
+
+  private static int byId(Session s, String sql, JobRow job) throws SQLException {
+    PreparedStatement ps = s.prepare(sql);
+    ps.setLong(1, job.id());
+    return ps.executeUpdate();
+  }
+
+  @Override
+  public int setError(Session s, JobRow job, Duration delay, ErrorText error) throws SQLException {
+    PreparedStatement ps = s.prepare(SET_ERROR);
+    ps.setDouble(1, delay.getSeconds() + delay.getNano() / 1e9);
+    ps.setString(2, error.message());
+    ps.setString(3, error.backtrace());
+    ps.setLong(4, job.id());
+    return ps.executeUpdate();
+  }
+
+  /**
+   * Que 1.x/2.x's text: message {@code "<class>: <message>"} (the {@code ": "} kept even for an empty
+   * message) cut to 500 characters, backtrace the frames joined by newlines cut to 10,000; NUL
+   * removed, lengths in code points as PostgreSQL's char_length counts.
+   */
+  @Override
+  public ErrorText describe(Throwable failure) {
+    String message = failure.getClass().getName() + ": " + (failure.getMessage() == null ? "" : failure.getMessage());
+    return new ErrorText(
+        Text.truncate(Text.stripNul(message), MAX_MESSAGE),
+        Text.truncate(Text.stripNul(Text.stackTrace(failure)), MAX_BACKTRACE));
+  }
+
+  @Override
+  public ErrorText describe(String message) {
+    return new ErrorText(Text.truncate(Text.stripNul(message), MAX_MESSAGE), null);
+  }
+
+  @Override
+  public boolean hasOutcomeColumns() {
+    return true;
+  }
+
+  @Override
+  public boolean unlock(Session s, long id) throws SQLException {
+    PreparedStatement ps = s.prepare(UNLOCK);
+    ps.setLong(1, id);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  private JobRow read(ResultSet rs) throws SQLException {
+    return new JobRow(
+        rs.getLong("id"),
+        rs.getString("queue"),
+        rs.getInt("priority"),
+        rs.getObject("run_at", OffsetDateTime.class),
+        rs.getString("job_class"),
+        rs.getString("args"),
+        rs.getInt("error_count"),
+        rs.getString("last_error_message"),
+        rs.getString("last_error_backtrace"),
+        schemaVersion >= 6 ? rs.getString("kwargs") : null,
+        rs.getString("data"),
+        jobSchemaVersion != null ? (Integer) rs.getInt("job_schema_version") : null);
+  }
+}
