@@ -31,7 +31,7 @@ class EnqueueTest extends PgTest {
     Instant after = ((java.sql.Timestamp) one("SELECT now()")).toInstant();
 
     assertTrue(job.id() > 0);
-    assertEquals("", job.queue());
+    assertEquals(defaultQueue(), job.queue());
     assertEquals(100, job.priority());
     assertEquals("[]", job.argsJson());
     assertEquals(0, job.errorCount());
@@ -39,10 +39,30 @@ class EnqueueTest extends PgTest {
     assertFalse(job.runAt().isBefore(before));
     assertFalse(job.runAt().isAfter(after));
 
-    Object[] row = rows("SELECT queue, priority, args::text, job_class, error_count, last_error, run_at FROM que_jobs WHERE job_id = ?",
-        job.id()).get(0);
-    assertEquals(Arrays.asList("", 100, "[]", "SendEmail", 0, null), Arrays.asList(row).subList(0, 6));
+    Object[] row = rows("SELECT queue, priority, args::text, job_class, error_count, " + lastErrorColumn()
+        + ", run_at FROM que_jobs WHERE " + idColumn() + " = ?", job.id()).get(0);
+    assertEquals(Arrays.asList(defaultQueue(), 100, "[]", "SendEmail", 0, null), Arrays.asList(row).subList(0, 6));
     assertEquals(job.runAt(), ((java.sql.Timestamp) row[6]).toInstant());
+    if (modern()) {
+      // What Que 1.x/2.x writes for a job without options: no tags, no kwargs, the job schema version.
+      assertEquals("{}", one("SELECT data::text FROM que_jobs WHERE id = ?", job.id()));
+      assertEquals(List.of(), job.tags());
+      assertEquals(Arrays.asList(null, null, null), Arrays.asList(
+          rows("SELECT last_error_backtrace, finished_at, expired_at FROM que_jobs WHERE id = ?", job.id()).get(0)));
+      if (schemaVersion() >= 6) {
+        assertEquals("{}", one("SELECT kwargs::text FROM que_jobs WHERE id = ?", job.id()));
+        assertEquals("{}", job.kwargsJson());
+      }
+      if (schemaVersion() >= 5) {
+        Integer expected = schemaVersion() == 5 ? 1 : 2;
+        assertEquals(expected, one("SELECT job_schema_version FROM que_jobs WHERE id = ?", job.id()));
+        assertEquals(expected, job.jobSchemaVersion());
+      }
+    } else {
+      assertNull(job.kwargsJson());
+      assertNull(job.dataJson());
+      assertNull(job.jobSchemaVersion());
+    }
   }
 
   @Test
@@ -58,15 +78,28 @@ class EnqueueTest extends PgTest {
     assertEquals(0, job.priority(), "priority 0 is allowed (que-go cannot enqueue it)");
     assertEquals("billing", job.queue());
     assertEquals(runAt, job.runAt(), "run_at keeps microseconds");
-    assertEquals("[1,\"é漢😀\",{\"b\":[1,2],\"a\":null},123456789012345678901234567890,1.10,null]",
-        one("SELECT args::text FROM que_jobs WHERE job_id = ?", job.id()));
+    String written = "[1,\"é漢😀\",{\"b\":[1,2],\"a\":null},123456789012345678901234567890,1.10,null]";
+    if (modern()) {
+      // jsonb keeps values, numbers digit for digit (1.10 stays 1.10), but not spacing or key order.
+      assertEquals(true, one("SELECT args = ?::jsonb FROM que_jobs WHERE id = ?", written, job.id()));
+      assertEquals("[1, \"é漢😀\", {\"a\": null, \"b\": [1, 2]}, 123456789012345678901234567890, 1.10, null]",
+          one("SELECT args::text FROM que_jobs WHERE id = ?", job.id()));
+    } else {
+      assertEquals(written, one("SELECT args::text FROM que_jobs WHERE job_id = ?", job.id()));
+    }
     assertEquals(new BigInteger("123456789012345678901234567890"), job.args().get(3).bigIntegerValue());
     assertEquals(new BigDecimal("1.10"), job.args().get(4).decimalValue());
 
     String raw = "[ 1,  {\"z\": 1, \"a\": 2} ]";
     Job verbatim = client.enqueue(NewJob.ofJson("Raw", raw).priority(-32768));
-    assertEquals(raw, one("SELECT args::text FROM que_jobs WHERE job_id = ?", verbatim.id()),
-        "a json column keeps spacing and key order");
+    if (modern()) {
+      assertEquals("[1, {\"a\": 2, \"z\": 1}]", one("SELECT args::text FROM que_jobs WHERE id = ?", verbatim.id()),
+          "a jsonb column normalises spacing and key order");
+      assertEquals("[1, {\"a\": 2, \"z\": 1}]", verbatim.argsJson(), "the job reads back what was stored");
+    } else {
+      assertEquals(raw, one("SELECT args::text FROM que_jobs WHERE job_id = ?", verbatim.id()),
+          "a json column keeps spacing and key order");
+    }
     assertEquals(-32768, verbatim.priority());
   }
 
@@ -77,14 +110,14 @@ class EnqueueTest extends PgTest {
       Job job = client.enqueue(c, NewJob.of("InTx", 1));
       assertEquals(TransactionState.OPEN, c.unwrap(BaseConnection.class).getTransactionState(),
           "the library left the caller's transaction open");
-      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE job_id = ?", job.id()), "invisible before commit");
+      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ?", job.id()), "invisible before commit");
       c.commit();
-      assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE job_id = ?", job.id()));
+      assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ?", job.id()));
 
       Job gone = client.enqueue(c, NewJob.of("InTx", 2));
       List<Job> alsoGone = client.enqueueAll(c, List.of(NewJob.of("InTx", 3), NewJob.of("InTx", 4)));
       c.rollback();
-      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE job_id = ANY(?)",
+      assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)",
           (Object) new Long[] {gone.id(), alsoGone.get(0).id(), alsoGone.get(1).id()}));
     }
     assertEquals(1, jobCount());
@@ -110,7 +143,7 @@ class EnqueueTest extends PgTest {
       assertEquals("Batch" + i, j.jobClass());
       assertEquals("[" + i + "]", j.argsJson());
       assertEquals(i % 7, j.priority());
-      assertEquals(i % 3 == 0 ? "q" + (i % 2) : "", j.queue());
+      assertEquals(i % 3 == 0 ? "q" + (i % 2) : defaultQueue(), j.queue());
       if (i % 5 == 0) {
         assertEquals(Instant.parse("2030-01-01T00:00:00.000001Z").plusSeconds(i), j.runAt());
       }
@@ -146,12 +179,15 @@ class EnqueueTest extends PgTest {
 
   @Test
   void rowsReadBackAsRubyWritesThem() throws SQLException {
-    // Ruby 0.14's que_insert_job: coalesce($1,''), coalesce($2,100)::smallint, coalesce($3,now()), $4, coalesce($5,'[]')::json
-    exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES"
-        + " (coalesce(NULL,''), coalesce(NULL,100)::smallint, coalesce(NULL,now()), 'RubyJob', coalesce('[1,\"two\",{\"three\":3}]','[]')::json)");
+    // The insert of the Ruby Que that shares this schema (0.14's que_insert_job on 3, 2.x's insert_job on 7).
+    insertAsRuby("RubyJob", "[1,\"two\",{\"three\":3}]");
     Job java = client.enqueue(NewJob.ofJson("RubyJob", "[1,\"two\",{\"three\":3}]"));
-    List<Object[]> both = rows("SELECT queue, priority, job_class, args::text, error_count, last_error"
-        + " FROM que_jobs ORDER BY job_id");
+    String columns = modern()
+        ? "queue, priority, job_class, args::text, error_count, last_error_message, last_error_backtrace, data::text,"
+            + " finished_at, expired_at" + (schemaVersion() >= 5 ? ", job_schema_version" : "")
+            + (schemaVersion() >= 6 ? ", kwargs::text" : "")
+        : "queue, priority, job_class, args::text, error_count, last_error";
+    List<Object[]> both = rows("SELECT " + columns + " FROM que_jobs ORDER BY " + idColumn());
     assertEquals(2, both.size());
     assertEquals(Arrays.asList(both.get(0)), Arrays.asList(both.get(1)), "Java's row equals Ruby's, column for column");
     assertNotNull(java);
