@@ -166,27 +166,58 @@ public final class Client {
    * statement, and on a lost race unlock and walk again. Returns null when nothing could be locked.
    */
   LockedJob lock(Session session, String queue, RetryPolicy retryPolicy, Integer maxRetryCount, boolean ownsSession) {
+    List<LockedJob> jobs = lockBatch(session, queue, 1, retryPolicy, maxRetryCount, ownsSession);
+    return jobs.isEmpty() ? null : jobs.get(0);
+  }
+
+  /**
+   * Locks up to {@code max} jobs on the session with one walk, re-checks them in one statement
+   * (rule R3), and unlocks at once those that changed in between. Walks again while every job of a
+   * walk lost its race, at most {@link Builder#maxLockAttempts} times. The session must hold no job
+   * lock when this is called. On any failure the session is aborted, so no lock survives on it.
+   */
+  List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
+      Integer maxRetryCount, boolean ownsSession) {
     try {
       session.resetTransaction();
       for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
-        JobRow row = dialect.lockNext(session, queue);
-        if (row == null) {
-          return null;
+        List<JobRow> rows = dialect.lockBatch(session, queue, max);
+        if (rows.isEmpty()) {
+          return List.of();
         }
         Consumer<Job> hook = beforeRecheck;
         if (hook != null) {
-          hook.accept(new Job(row));
+          rows.forEach(r -> hook.accept(new Job(r)));
         }
-        if (dialect.recheck(session, row)) {
-          return new LockedJob(dialect, session, new Job(row), retryPolicy, maxRetryCount, ownsSession);
+        java.util.Set<Long> current;
+        if (rows.size() == 1) {
+          current = dialect.recheck(session, rows.get(0)) ? java.util.Set.of(rows.get(0).id()) : java.util.Set.of();
+        } else {
+          current = dialect.recheckAll(session, rows);
         }
-        log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
-        if (!dialect.unlock(session, row.id())) {
-          throw new QueException("advisory lock of job " + row.id() + " was not held at unlock");
+        List<LockedJob> locked = new ArrayList<>(rows.size());
+        long[] lost = new long[rows.size() - current.size()];
+        int l = 0;
+        for (JobRow row : rows) {
+          if (current.contains(row.id())) {
+            locked.add(new LockedJob(dialect, session, new Job(row), retryPolicy, maxRetryCount, ownsSession));
+          } else {
+            log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
+            lost[l++] = row.id();
+          }
+        }
+        if (lost.length > 0) {
+          int held = lost.length == 1 ? (dialect.unlock(session, lost[0]) ? 1 : 0) : dialect.unlockAll(session, lost);
+          if (held != lost.length) {
+            throw new QueException("advisory locks of jobs " + java.util.Arrays.toString(lost) + " were not all held at unlock");
+          }
+        }
+        if (!locked.isEmpty()) {
+          return locked;
         }
       }
       log.debug("lock races persisted for {} attempts on queue '{}'", maxLockAttempts, queue);
-      return null;
+      return List.of();
     } catch (SQLException | RuntimeException e) {
       // A lock may be held on this session (session locks survive errors and rollbacks): kill the
       // connection so the server drops it, rather than let it travel back into a pool.
@@ -196,6 +227,16 @@ public final class Client {
       }
       throw new QueException("locking a job of queue '" + queue + "' failed: " + e.getMessage(), e);
     }
+  }
+
+  /** Deletes these jobs (each by the key it was read with) in one autocommit statement. */
+  int deleteAll(Session session, List<JobRow> rows) throws SQLException {
+    return rows.size() == 1 ? dialect.delete(session, rows.get(0)) : dialect.deleteAll(session, rows);
+  }
+
+  /** Unlocks these jobs on the session in one statement; returns how many locks were held. */
+  int unlockAll(Session session, long[] ids) throws SQLException {
+    return ids.length == 1 ? (dialect.unlock(session, ids[0]) ? 1 : 0) : dialect.unlockAll(session, ids);
   }
 
   private List<NewJob> checkBatch(List<NewJob> jobs) {

@@ -284,6 +284,31 @@ public final class LockedJob implements AutoCloseable {
   }
 
   /** Unlock (after rolling back an open transaction) and give the connection back. */
+  /**
+   * Closes the job without unlocking it, for a worker that unlocks a whole batch in one statement
+   * afterwards: rolls back a transaction left open (so the unlock cannot precede a commit). On a
+   * failure the session is aborted, which drops every lock it holds.
+   */
+  void settleForBatchUnlock() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (session.isAborted()) {
+      return;
+    }
+    try {
+      if (session.resetTransaction()) {
+        log.warn("job {} ({}): an open transaction on its connection was rolled back before unlock",
+            job.id(), job.jobClass());
+      }
+    } catch (SQLException e) {
+      log.warn("job {}: rollback failed ({}); closing its connection so the server drops its locks",
+          job.id(), e.getMessage());
+      session.abort();
+    }
+  }
+
   void release() {
     if (closed) {
       return;

@@ -4,6 +4,7 @@ import io.quejava.internal.Session;
 import io.quejava.internal.Text;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -15,14 +16,17 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Works the jobs of one queue, one at a time, on one pinned connection (the Ruby 0.x and que-go
- * model): lock, re-check, run the handler, delete or record the error, and only then unlock on the
- * same session. The connection is opened on first use and kept while the worker lives, so its
- * prepared statements are reused; after a database error it is dropped (which releases any lock it
- * held) and opened again.
+ * Works the jobs of one queue on one pinned connection (the Ruby 0.x and que-go model, where the
+ * connection that runs a job holds its lock): lock, re-check, run the handler, delete or record the
+ * error, and only then unlock on the same session. The connection is opened on first use and kept
+ * while the worker lives, so its prepared statements are reused; after a database error it is dropped
+ * (which releases any lock it held) and opened again.
  *
- * <p>{@link #work()} loops on the calling thread until {@link #shutdown()}; {@link #workOne()} works
- * at most one job. A {@link WorkerPool} runs several workers on threads of its own.
+ * <p>{@link #workOne()} locks and works exactly one job. {@link #work()} loops on the calling thread
+ * until {@link #shutdown()} and locks jobs in small batches (see {@link WorkerConfig.Builder#prefetch}):
+ * one walk locks several ready jobs, one statement re-checks them, the worker runs them one after
+ * another, deletes the succeeded ones together and then unlocks them all; every outcome has
+ * committed before the unlock. A {@link WorkerPool} runs several workers on threads of its own.
  */
 public final class Worker {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -118,7 +122,7 @@ public final class Worker {
       return false;
     }
     try {
-      perform(locked, s);
+      perform(locked, s, false);
     } finally {
       locked.release();
       if (s.isAborted()) {
@@ -126,6 +130,132 @@ public final class Worker {
       }
     }
     return true;
+  }
+
+  /** A job slower than this ends prefetching until jobs are fast again. */
+  private static final long FAST_JOB_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+  /** Prefetched jobs not started this long after their walk are unlocked unrun. */
+  private static final long MAX_HOLD_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** The batch size the next walk asks for: grows to the configured prefetch while jobs are fast. */
+  private int batchSize = 1;
+  /** Job classes whose last run here was fast: only they may run with other jobs locked behind them. */
+  private final java.util.Set<String> fastClasses = new java.util.HashSet<>();
+
+  /** Unlocks prefetched jobs that will not run in this batch. */
+  private void releaseUnrun(Session s, List<LockedJob> unrun) throws SQLException {
+    long[] ids = new long[unrun.size()];
+    for (int i = 0; i < ids.length; i++) {
+      unrun.get(i).settleForBatchUnlock();
+      ids[i] = unrun.get(i).job().id();
+    }
+    int held = client.unlockAll(s, ids);
+    if (held != ids.length) {
+      log.warn("worker on queue '{}': {} of {} prefetched job locks were not held at release", queue, ids.length - held, ids.length);
+    }
+  }
+
+  /**
+   * Locks up to {@link #batchSize} jobs with one walk and one re-check, runs them one after another on
+   * this worker's session, and then unlocks them all in one statement. Each job's outcome is written
+   * (and committed) before the next starts, so the unlock always follows the commit (rule R2); the
+   * rows of jobs left unrun (shutdown, hold time exceeded) were never touched.
+   */
+  private int workBatch() {
+    if (!busy.compareAndSet(false, true)) {
+      throw new IllegalStateException("this worker is already working a job; use one Worker per thread");
+    }
+    try {
+      if (stopping) {
+        return 0;
+      }
+      Session s = session();
+      List<LockedJob> batch;
+      try {
+        batch = client.lockBatch(s, queue, batchSize, config.retryPolicy(), maxRetryCount, false);
+      } catch (RuntimeException e) {
+        dropSession();
+        throw e;
+      }
+      if (batch.isEmpty()) {
+        return 0;
+      }
+      long walked = System.nanoTime();
+      int done = 0;
+      boolean allFast = true;
+      List<io.quejava.internal.JobRow> toDelete = new java.util.ArrayList<>(batch.size());
+      int end = batch.size(); // jobs at end and after were unlocked early, unrun
+      try {
+        for (int i = 0; i < end; i++) {
+          LockedJob locked = batch.get(i);
+          if (stopping || s.isAborted() || (done > 0 && System.nanoTime() - walked > MAX_HOLD_NANOS)) {
+            break;
+          }
+          if (i + 1 < end && !fastClasses.contains(locked.job().jobClass())) {
+            // This job may be slow: free the jobs locked behind it now, so other workers can take
+            // them instead of waiting for it. Their rows were never touched.
+            releaseUnrun(s, batch.subList(i + 1, end));
+            end = i + 1;
+          }
+          long start = System.nanoTime();
+          if (perform(locked, s, true)) {
+            toDelete.add(locked.job().row());
+          }
+          done++;
+          if (System.nanoTime() - start > FAST_JOB_NANOS) {
+            allFast = false;
+            fastClasses.remove(locked.job().jobClass());
+          } else if (fastClasses.size() < 10_000) {
+            fastClasses.add(locked.job().jobClass());
+          }
+        }
+      } catch (RuntimeException e) {
+        s.abort(); // drops every lock of the batch; the unrun rows are untouched
+        throw e;
+      } catch (SQLException e) {
+        s.abort();
+        throw new QueException("worker on queue '" + queue + "': releasing prefetched jobs failed: " + e.getMessage(), e);
+      } finally {
+        long[] ids = new long[end];
+        for (int i = 0; i < end; i++) {
+          LockedJob locked = batch.get(i);
+          locked.settleForBatchUnlock();
+          ids[i] = locked.job().id();
+        }
+        if (!s.isAborted() && !toDelete.isEmpty()) {
+          try {
+            int deleted = client.deleteAll(s, toDelete);
+            if (deleted != toDelete.size()) {
+              log.warn("worker on queue '{}': {} of {} finished jobs had changed under their locks; their delete matched no row",
+                  queue, toDelete.size() - deleted, toDelete.size());
+            }
+          } catch (SQLException e) {
+            log.warn("worker on queue '{}': deleting {} finished jobs failed ({}); closing the connection, they will run again",
+                queue, toDelete.size(), e.getMessage());
+            s.abort();
+          }
+        }
+        if (!s.isAborted()) {
+          try {
+            int held = client.unlockAll(s, ids);
+            if (held != ids.length) {
+              log.warn("worker on queue '{}': {} of {} job locks were not held at unlock", queue, ids.length - held, ids.length);
+            }
+          } catch (SQLException e) {
+            log.warn("worker on queue '{}': unlock failed ({}); closing the connection so the server drops the locks",
+                queue, e.getMessage());
+            s.abort();
+          }
+        }
+        if (s.isAborted()) {
+          dropSession();
+        }
+      }
+      batchSize = allFast && done == end ? Math.min(config.prefetch(), batchSize * 2) : 1;
+      return done;
+    } finally {
+      busy.set(false);
+    }
   }
 
   /**
@@ -141,7 +271,7 @@ public final class Worker {
       while (!stopping) {
         boolean didWork;
         try {
-          didWork = workOne();
+          didWork = workBatch() > 0;
         } catch (RuntimeException e) {
           if (stopping) {
             break;
@@ -236,7 +366,12 @@ public final class Worker {
     }
   }
 
-  private void perform(LockedJob locked, Session s) {
+  /**
+   * Runs one locked job through the interceptors and its handler and writes its outcome. Returns
+   * true when the job succeeded without resolving itself and {@code deferDelete} asked the caller to
+   * delete it (the batch deletes such jobs together, before it unlocks them).
+   */
+  private boolean perform(LockedJob locked, Session s, boolean deferDelete) {
     Job job = locked.job();
     long start = System.nanoTime();
     Thread thread = Thread.currentThread();
@@ -254,21 +389,27 @@ public final class Worker {
         chain(locked).proceed();
       } catch (Throwable t) {
         recordFailure(locked, s, t, start);
-        return;
+        return false;
       }
       if (s.resetTransaction()) {
         locked.transactionRolledBack();
         recordFailure(locked, s,
             new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
             start);
-        return;
+        return false;
       }
+      boolean deleteLater = false;
       if (!locked.isResolved()) {
-        locked.delete();
+        if (deferDelete) {
+          deleteLater = true;
+        } else {
+          locked.delete();
+        }
       }
       worked.incrementAndGet();
       log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
           job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
+      return deleteLater;
     } catch (SQLException e) {
       throw new QueException("job " + job.id() + ": resetting its connection failed: " + e.getMessage(), e);
     } finally {

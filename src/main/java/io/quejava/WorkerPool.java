@@ -232,6 +232,12 @@ public final class WorkerPool {
       return this;
     }
 
+    /** Jobs a worker locks ahead in one walk. See {@link WorkerConfig.Builder#prefetch}. Default: 8. */
+    public Builder prefetch(int jobs) {
+      config.prefetch(jobs);
+      return this;
+    }
+
     /** Adds an interceptor around every job (see {@link JobInterceptor}); the first added is outermost. */
     public Builder interceptor(JobInterceptor interceptor) {
       config.interceptor(interceptor);

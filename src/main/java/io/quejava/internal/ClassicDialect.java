@@ -41,31 +41,21 @@ public final class ClassicDialect implements Dialect {
           + "ORDER BY b.n\n"
           + "RETURNING " + COLUMNS;
 
-  /*
-   * The lock walk. A recursive CTE is never inlined, so pg_try_advisory_lock runs exactly once per
-   * row the walk visits, and the walk stops at the first row it locks (rule R5). Each step finds the
-   * next row after the previous one in key order with its own index probe.
-   */
-  private static final String LOCK_NEXT =
-      "WITH RECURSIVE walk AS (\n"
-          + "  SELECT (c).*, pg_try_advisory_lock((c).job_id) AS got_lock\n"
-          + "  FROM (SELECT c FROM que_jobs AS c\n"
-          + "        WHERE c.queue = ? AND c.run_at <= now()\n"
-          + "        ORDER BY c.priority, c.run_at, c.job_id\n"
-          + "        LIMIT 1) AS first_step\n"
-          + "  UNION ALL (\n"
-          + "    SELECT (c).*, pg_try_advisory_lock((c).job_id) AS got_lock\n"
-          + "    FROM (SELECT (SELECT c FROM que_jobs AS c\n"
-          + "                  WHERE c.queue = ? AND c.run_at <= now()\n"
-          + "                    AND (c.priority, c.run_at, c.job_id) > (walk.priority, walk.run_at, walk.job_id)\n"
-          + "                  ORDER BY c.priority, c.run_at, c.job_id\n"
-          + "                  LIMIT 1) AS c\n"
-          + "          FROM walk\n"
-          + "          WHERE walk.job_id IS NOT NULL\n"
-          + "          LIMIT 1) AS next_step\n"
-          + "  )\n"
-          + ")\n"
-          + "SELECT " + COLUMNS + " FROM walk WHERE got_lock LIMIT 1";
+  /** The lock walk (see {@link LockWalk}); a ready job is one whose run_at has come. */
+  private static final String LOCK_WALK =
+      LockWalk.sql("job_id", "c.queue = ? AND c.run_at <= now()", COLUMNS);
+
+  private static final String KEYS =
+      "unnest(?::text[], ?::smallint[], ?::timestamptz[], ?::bigint[]) AS k(queue, priority, run_at, job_id)";
+
+  /** The batch re-check: each row by its exact 4-column key (an index probe of the primary key). */
+  private static final String RECHECK_ALL =
+      "SELECT j.job_id FROM que_jobs AS j JOIN " + KEYS + "\n"
+          + "  ON j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
+
+  private static final String DELETE_ALL =
+      "DELETE FROM que_jobs AS j USING " + KEYS + "\n"
+          + "WHERE j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
 
   private static final String KEY = "queue = ? AND priority = ? AND run_at = ? AND job_id = ?";
 
@@ -172,11 +162,102 @@ public final class ClassicDialect implements Dialect {
 
   @Override
   public JobRow lockNext(Session s, String queue) throws SQLException {
-    PreparedStatement ps = s.prepare(LOCK_NEXT);
+    List<JobRow> rows = lockBatch(s, queue, 1);
+    return rows.isEmpty() ? null : rows.get(0);
+  }
+
+  @Override
+  public List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException {
+    PreparedStatement ps = s.prepare(LOCK_WALK);
     ps.setString(1, queue);
     ps.setString(2, queue);
+    ps.setInt(3, max);
+    List<JobRow> rows = new ArrayList<>(max);
     try (ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? read(rs) : null;
+      while (rs.next()) {
+        rows.add(read(rs));
+      }
+    }
+    return rows;
+  }
+
+  @Override
+  public java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException {
+    PreparedStatement ps = s.prepare(RECHECK_ALL);
+    Array[] arrays = bindKeys(s.connection(), ps, jobs);
+    try {
+      java.util.Set<Long> ok = new java.util.HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ok.add(rs.getLong(1));
+        }
+      }
+      return ok;
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
+  }
+
+  @Override
+  public int deleteAll(Session s, List<JobRow> jobs) throws SQLException {
+    PreparedStatement ps = s.prepare(DELETE_ALL);
+    Array[] arrays = bindKeys(s.connection(), ps, jobs);
+    try {
+      return ps.executeUpdate();
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
+  }
+
+  /** Binds the 4-column keys of {@code jobs} as four arrays, parameters 1 to 4. */
+  private static Array[] bindKeys(Connection c, PreparedStatement ps, List<JobRow> jobs) throws SQLException {
+    int n = jobs.size();
+    String[] queues = new String[n];
+    Short[] priorities = new Short[n];
+    String[] runAts = new String[n];
+    Long[] ids = new Long[n];
+    for (int i = 0; i < n; i++) {
+      JobRow j = jobs.get(i);
+      queues[i] = j.queue();
+      priorities[i] = (short) j.priority();
+      runAts[i] = TIMESTAMP.format(j.runAt());
+      ids[i] = j.id();
+    }
+    Array[] arrays = {
+      c.createArrayOf("text", queues), c.createArrayOf("int2", priorities),
+      c.createArrayOf("text", runAts), c.createArrayOf("int8", ids)
+    };
+    for (int i = 0; i < arrays.length; i++) {
+      ps.setArray(i + 1, arrays[i]);
+    }
+    return arrays;
+  }
+
+  @Override
+  public int unlockAll(Session s, long[] ids) throws SQLException {
+    return unlockAllOn(s, ids);
+  }
+
+  /** The batch unlock both dialects use. */
+  static int unlockAllOn(Session s, long[] ids) throws SQLException {
+    Long[] boxed = new Long[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      boxed[i] = ids[i];
+    }
+    PreparedStatement ps = s.prepare(LockWalk.UNLOCK_ALL);
+    Array a = s.connection().createArrayOf("int8", boxed);
+    try {
+      ps.setArray(1, a);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    } finally {
+      a.free();
     }
   }
 

@@ -30,6 +30,22 @@ public interface Dialect {
    */
   JobRow lockNext(Session s, String queue) throws SQLException;
 
+  /**
+   * The same walk, locking up to {@code max} jobs on this session; returns every row it locked, in
+   * walk order. The session must hold no job lock of this queue when it walks (locks are re-entrant:
+   * a job it already holds would be locked again).
+   */
+  List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException;
+
+  /** The re-check of a batch in one statement: the ids of the rows still exactly as locked. */
+  java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException;
+
+  /** Deletes these jobs, each by the key it was read with, in one statement; returns the row count. */
+  int deleteAll(Session s, List<JobRow> jobs) throws SQLException;
+
+  /** pg_advisory_unlock for each id, in one statement; returns how many were held. */
+  int unlockAll(Session s, long[] ids) throws SQLException;
+
   /** The re-check after locking, in a new statement: is the row still exactly what we locked? */
   boolean recheck(Session s, JobRow job) throws SQLException;
 

@@ -50,7 +50,8 @@ public final class ModernDialect implements Dialect {
   private final String columns;
   private final String insert;
   private final String insertAll;
-  private final String lockNext;
+  private final String lockWalk;
+  private final String recheckAll;
   private final String recheck;
 
   /**
@@ -88,35 +89,22 @@ public final class ModernDialect implements Dialect {
         + "ORDER BY b.n\n"
         + "RETURNING " + columns;
 
-    // The walk: a recursive CTE is never inlined, so pg_try_advisory_lock runs once per row visited,
-    // and the walk ends at the first row locked (rule R5). Each step is one probe of que_poll_idx.
-    String ready = "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
-        + (hasJsv ? " AND c.job_schema_version = ?" : "");
-    this.lockNext = "WITH RECURSIVE walk AS (\n"
-        + "  SELECT (c).*, pg_try_advisory_lock((c).id) AS got_lock\n"
-        + "  FROM (SELECT c FROM que_jobs AS c\n"
-        + "        WHERE " + ready + "\n"
-        + "        ORDER BY c.priority, c.run_at, c.id\n"
-        + "        LIMIT 1) AS first_step\n"
-        + "  UNION ALL (\n"
-        + "    SELECT (c).*, pg_try_advisory_lock((c).id) AS got_lock\n"
-        + "    FROM (SELECT (SELECT c FROM que_jobs AS c\n"
-        + "                  WHERE " + ready + "\n"
-        + "                    AND (c.priority, c.run_at, c.id) > (walk.priority, walk.run_at, walk.id)\n"
-        + "                  ORDER BY c.priority, c.run_at, c.id\n"
-        + "                  LIMIT 1) AS c\n"
-        + "          FROM walk\n"
-        + "          WHERE walk.id IS NOT NULL\n"
-        + "          LIMIT 1) AS next_step\n"
-        + "  )\n"
-        + ")\n"
-        + "SELECT " + columns + " FROM walk WHERE got_lock LIMIT 1";
+    // The walk (see LockWalk): one probe of que_poll_idx per step, one lock call per row visited.
+    this.lockWalk = LockWalk.sql("id",
+        "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
+            + (hasJsv ? " AND c.job_schema_version = ?" : ""),
+        columns);
+    this.recheckAll = "SELECT j.id FROM que_jobs AS j\n"
+        + "JOIN unnest(?::bigint[], ?::int[]) AS k(id, error_count) ON j.id = k.id AND j.error_count = k.error_count\n"
+        + "WHERE j.finished_at IS NULL AND j.expired_at IS NULL AND j.run_at <= now()"
+        + (hasJsv ? " AND j.job_schema_version = ?" : "");
     this.recheck = "SELECT 1 FROM que_jobs\n"
         + "WHERE id = ? AND finished_at IS NULL AND expired_at IS NULL AND run_at <= now() AND error_count = ?"
         + (hasJsv ? " AND job_schema_version = ?" : "");
   }
 
   private static final String DELETE = "DELETE FROM que_jobs WHERE id = ?";
+  private static final String DELETE_ALL = "DELETE FROM que_jobs WHERE id = ANY(?::bigint[])";
   private static final String FINISH = "UPDATE que_jobs SET finished_at = now() WHERE id = ?";
   private static final String EXPIRE =
       "UPDATE que_jobs SET error_count = error_count + 1, expired_at = now() WHERE id = ?";
@@ -293,7 +281,13 @@ public final class ModernDialect implements Dialect {
 
   @Override
   public JobRow lockNext(Session s, String queue) throws SQLException {
-    PreparedStatement ps = s.prepare(lockNext);
+    List<JobRow> rows = lockBatch(s, queue, 1);
+    return rows.isEmpty() ? null : rows.get(0);
+  }
+
+  @Override
+  public List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException {
+    PreparedStatement ps = s.prepare(lockWalk);
     int i = 1;
     for (int step = 0; step < 2; step++) {
       ps.setString(i++, queue);
@@ -301,9 +295,67 @@ public final class ModernDialect implements Dialect {
         ps.setInt(i++, jobSchemaVersion);
       }
     }
+    ps.setInt(i, max);
+    List<JobRow> rows = new ArrayList<>(max);
     try (ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? read(rs) : null;
+      while (rs.next()) {
+        rows.add(read(rs));
+      }
     }
+    return rows;
+  }
+
+  @Override
+  public java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException {
+    int n = jobs.size();
+    Long[] ids = new Long[n];
+    Integer[] counts = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = jobs.get(i).id();
+      counts[i] = jobs.get(i).errorCount();
+    }
+    Connection c = s.connection();
+    PreparedStatement ps = s.prepare(recheckAll);
+    Array idArray = c.createArrayOf("int8", ids);
+    Array countArray = c.createArrayOf("int4", counts);
+    try {
+      ps.setArray(1, idArray);
+      ps.setArray(2, countArray);
+      if (jobSchemaVersion != null) {
+        ps.setInt(3, jobSchemaVersion);
+      }
+      java.util.Set<Long> ok = new java.util.HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ok.add(rs.getLong(1));
+        }
+      }
+      return ok;
+    } finally {
+      idArray.free();
+      countArray.free();
+    }
+  }
+
+  @Override
+  public int deleteAll(Session s, List<JobRow> jobs) throws SQLException {
+    Long[] ids = new Long[jobs.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = jobs.get(i).id();
+    }
+    PreparedStatement ps = s.prepare(DELETE_ALL);
+    Array a = s.connection().createArrayOf("int8", ids);
+    try {
+      ps.setArray(1, a);
+      return ps.executeUpdate();
+    } finally {
+      a.free();
+    }
+  }
+
+  @Override
+  public int unlockAll(Session s, long[] ids) throws SQLException {
+    return ClassicDialect.unlockAllOn(s, ids);
   }
 
   @Override
