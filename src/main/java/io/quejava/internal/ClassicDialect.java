@@ -31,7 +31,7 @@ public final class ClassicDialect implements Dialect {
   private static final String INSERT =
       "INSERT INTO que_jobs (queue, priority, run_at, job_class, args)\n"
           + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::json)\n"
-          + "RETURNING " + COLUMNS;
+          + "RETURNING job_id, run_at";
 
   private static final String INSERT_ALL =
       "INSERT INTO que_jobs (queue, priority, run_at, job_class, args)\n"
@@ -39,7 +39,7 @@ public final class ClassicDialect implements Dialect {
           + "FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])\n"
           + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, n)\n"
           + "ORDER BY b.n\n"
-          + "RETURNING " + COLUMNS;
+          + "RETURNING job_id, run_at";
 
   /** The lock walk (see {@link LockWalk}); a ready job is one whose run_at has come. */
   private static final String LOCK_WALK =
@@ -112,7 +112,7 @@ public final class ClassicDialect implements Dialect {
       ps.setString(5, job.argsJson());
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return read(rs);
+        return inserted(job, rs.getLong(1), rs.getObject(2, OffsetDateTime.class));
       }
     }
   }
@@ -144,15 +144,7 @@ public final class ClassicDialect implements Dialect {
       for (int i = 0; i < arrays.size(); i++) {
         ps.setArray(i + 1, arrays.get(i));
       }
-      List<JobRow> rows = new ArrayList<>(n);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          rows.add(read(rs));
-        }
-      }
-      // Ids come from the sequence in insertion order, which follows the input order.
-      rows.sort(Comparator.comparingLong(JobRow::id));
-      return rows;
+      return Inserts.read(ps, jobs, this::inserted);
     } finally {
       for (Array a : arrays) {
         a.free();
@@ -336,6 +328,11 @@ public final class ClassicDialect implements Dialect {
     ps.setShort(from + 1, (short) job.priority());
     ps.setObject(from + 2, job.runAt());
     ps.setLong(from + 3, job.id());
+  }
+
+  /** The row just inserted: the values sent, plus the id and run_at the database chose. */
+  private JobRow inserted(NewJob job, long id, OffsetDateTime runAt) {
+    return new JobRow(id, job.queueOr(defaultQueue()), job.priority(), runAt, job.jobClass(), job.argsJson(), 0, null);
   }
 
   private static JobRow read(ResultSet rs) throws SQLException {

@@ -78,7 +78,7 @@ public final class ModernDialect implements Dialect {
     this.insert = "INSERT INTO que_jobs (" + insertColumns + ")\n"
         + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb"
         + (hasKwargs ? ", ?::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + ")\n"
-        + "RETURNING " + columns;
+        + "RETURNING id, run_at";
     this.insertAll = "INSERT INTO que_jobs (" + insertColumns + ")\n"
         + "SELECT b.queue, b.priority::smallint, coalesce(b.run_at::timestamptz, now()), b.job_class,"
         + " b.args::jsonb, b.data::jsonb" + (hasKwargs ? ", b.kwargs::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + "\n"
@@ -87,7 +87,7 @@ public final class ModernDialect implements Dialect {
         + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, data"
         + (hasKwargs ? ", kwargs" : "") + ", n)\n"
         + "ORDER BY b.n\n"
-        + "RETURNING " + columns;
+        + "RETURNING id, run_at";
 
     // The walk (see LockWalk): one probe of que_poll_idx per step, one lock call per row visited.
     this.lockWalk = LockWalk.sql("id",
@@ -175,7 +175,7 @@ public final class ModernDialect implements Dialect {
       }
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return read(rs);
+        return inserted(job, rs.getLong(1), rs.getObject(2, OffsetDateTime.class));
       }
     }
   }
@@ -214,7 +214,7 @@ public final class ModernDialect implements Dialect {
     boolean done = false;
     try {
       String previous = skipNotify ? skipNotify(c) : null;
-      List<JobRow> rows = insertArrays(c, queues, priorities, runAts, classes, args, data, kwargs);
+      List<JobRow> rows = insertArrays(c, jobs, queues, priorities, runAts, classes, args, data, kwargs);
       if (skipNotify) {
         try (PreparedStatement ps = c.prepareStatement(SKIP_NOTIFY_RESTORE)) {
           ps.setString(1, previous);
@@ -243,7 +243,7 @@ public final class ModernDialect implements Dialect {
     }
   }
 
-  private List<JobRow> insertArrays(Connection c, String[] queues, Integer[] priorities, String[] runAts,
+  private List<JobRow> insertArrays(Connection c, List<NewJob> jobs, String[] queues, Integer[] priorities, String[] runAts,
       String[] classes, String[] args, String[] data, String[] kwargs) throws SQLException {
     List<Array> arrays = new ArrayList<>(7);
     try (PreparedStatement ps = c.prepareStatement(insertAll)) {
@@ -263,15 +263,7 @@ public final class ModernDialect implements Dialect {
       for (Array a : arrays) {
         ps.setArray(i++, a);
       }
-      List<JobRow> rows = new ArrayList<>(queues.length);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          rows.add(read(rs));
-        }
-      }
-      // Ids come from the sequence in insertion order, which follows the input order.
-      rows.sort(Comparator.comparingLong(JobRow::id));
-      return rows;
+      return Inserts.read(ps, jobs, this::inserted);
     } finally {
       for (Array a : arrays) {
         a.free();
@@ -432,6 +424,16 @@ public final class ModernDialect implements Dialect {
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() && rs.getBoolean(1);
     }
+  }
+
+  /**
+   * The row just inserted: the values sent, plus the id and run_at the database chose. The args,
+   * kwargs and data are the text sent; the jsonb columns store them normalised (spacing, key order).
+   */
+  private JobRow inserted(NewJob job, long id, OffsetDateTime runAt) {
+    return new JobRow(id, job.queueOr(defaultQueue()), job.priority(), runAt, job.jobClass(), job.argsJson(), 0,
+        null, null, schemaVersion >= 6 ? (job.kwargsJson() == null ? "{}" : job.kwargsJson()) : null,
+        job.dataJson(), jobSchemaVersion);
   }
 
   private JobRow read(ResultSet rs) throws SQLException {
