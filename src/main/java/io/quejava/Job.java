@@ -41,7 +41,11 @@ public final class Job {
     return row.jobClass();
   }
 
-  /** The args exactly as stored: a JSON array. */
+  /**
+   * The args as a JSON array: verbatim on schema 3 (a json column). On schema 4–7 the jsonb column
+   * normalises spacing and key order, so a locked job shows the normalised text while the Job that
+   * enqueue returned shows the text that was sent.
+   */
   public String argsJson() {
     return row.argsJson();
   }
