@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
@@ -18,17 +19,35 @@ import org.slf4j.LoggerFactory;
  * Creates and versions the que_jobs table with the SQL in {@code migrations/que/} (shipped in the
  * jar), recording the version as the table comment exactly as Ruby Que does.
  *
- * <p>{@link #migrate()} is the safe default for applications: it creates the table when there is
- * none and otherwise leaves it alone, accepting a table that Ruby Que or que-go created. Changing an
- * existing table happens only through {@link #migrateTo(int)}, which the caller asks for explicitly.
- * Every run is one transaction, serialised with other que-java migrators by a transaction-scoped
+ * <p>{@link #migrate()} is the safe default for applications: it creates the table at schema 3 (the
+ * one que-go and Ruby Que 0.x share) when there is none and otherwise leaves it alone, accepting a
+ * table that Ruby Que or que-go created. Changing an existing table happens only through {@link
+ * #migrateTo(int)}, which the caller asks for explicitly; {@code migrateTo(NEWEST_VERSION)} creates
+ * or upgrades to the schema of Ruby Que 2.x.
+ *
+ * <p>Versions 4 to 7 produce the catalog Ruby Que 2.4's own migrations produce (tables, columns,
+ * constraints, indexes, functions, triggers), with one difference: where Ruby's function bodies
+ * name {@code public.que_jobs} and {@code public.que_lockers}, ours name the schema migrated into,
+ * so a schema other than public works too. Stepping down from 7 also restores both triggers, which
+ * Ruby's step down does not (see {@code migrations/que/README.md}).
+ *
+ * <p>Every run is one transaction, serialised with other que-java migrators by a transaction-scoped
  * advisory lock in the two-key space (which never collides with job locks).
  */
 public final class Migrator {
   private static final Logger log = LoggerFactory.getLogger(Migrator.class);
 
-  /** The schema version {@link #migrate()} creates: {@value}. */
+  /** The schema version {@link #migrate()} creates: {@value} (que-go, Ruby Que 0.x). */
   public static final int DEFAULT_VERSION = 3;
+
+  /** The newest schema version this release can migrate to: {@value} (Ruby Que 2.1 and later). */
+  public static final int NEWEST_VERSION = 7;
+
+  /** The oldest version que-java's dialects speak; 1 and 2 exist only as steps on the way. */
+  private static final int OLDEST_SPOKEN = 3;
+
+  /** Stands for the target schema, as a quoted identifier, in the migration files. */
+  private static final String SCHEMA_TOKEN = "@SCHEMA@";
 
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
   /** Two-int advisory key ('quej', 'migr'): a lock space apart from the bigint job locks. */
@@ -42,7 +61,10 @@ public final class Migrator {
     this.schema = schema;
   }
 
-  /** A migrator for que_jobs where the connections' search_path finds it (or would create it). */
+  /**
+   * A migrator for que_jobs where the connections' search_path finds it, or, when there is none,
+   * for the first schema of the search_path (where it would be created).
+   */
   public static Migrator create(DataSource dataSource) {
     return new Migrator(Objects.requireNonNull(dataSource, "dataSource"), null);
   }
@@ -76,21 +98,35 @@ public final class Migrator {
 
   /**
    * Creates que_jobs at {@link #DEFAULT_VERSION} when it does not exist; otherwise checks that the
-   * existing table is at a version que-java speaks and changes nothing. Idempotent. Returns the
-   * version.
+   * existing table is at a version que-java speaks (3 to {@link #NEWEST_VERSION}) and changes
+   * nothing. Idempotent. Returns the version.
+   *
+   * @throws QueException when the existing table is at version 1 or 2, is newer than this release
+   *     knows, or its comment and columns disagree
    */
   public int migrate() {
     return run(DEFAULT_VERSION, false);
   }
 
   /**
-   * Moves que_jobs up or down to {@code target} (0 drops it), one step at a time, in one
-   * transaction. This alters an existing table: stop every worker, Ruby and Go ones included, first.
+   * Moves que_jobs up or down to {@code target}, one step at a time, in one transaction, and
+   * records the version as the table comment. 0 drops the table; {@link #NEWEST_VERSION} creates
+   * or upgrades to the schema of Ruby Que 2.x. Returns {@code target}; does nothing when the table
+   * is already at {@code target}.
+   *
+   * <p>This alters an existing table: stop every worker, Ruby and Go ones included, first. Going up
+   * from 3 to 4 rewrites every row (as Ruby's does). Going down loses what the lower version cannot
+   * hold, exactly as Ruby Que's steps down do: kwargs (below 6), finished and expired jobs, data
+   * and tags (below 4).
+   *
+   * @throws IllegalArgumentException when {@code target} is not within 0 and {@link #NEWEST_VERSION}
+   * @throws QueException when the table's version is unknown or inconsistent, or a step fails (the
+   *     transaction is then rolled back and the table is as it was)
    */
   public int migrateTo(int target) {
-    if (target < 0 || target > SchemaInfo.NEWEST_SUPPORTED) {
+    if (target < 0 || target > NEWEST_VERSION) {
       throw new IllegalArgumentException(
-          "target: que-java can migrate to versions 0 to " + SchemaInfo.NEWEST_SUPPORTED + ", not " + target);
+          "target: que-java can migrate to versions 0 to " + NEWEST_VERSION + ", not " + target);
     }
     return run(target, true);
   }
@@ -120,15 +156,15 @@ public final class Migrator {
     }
     SchemaInfo info = SchemaInfo.inspect(c, schema);
     int current = info.exists() ? info.version(null) : 0;
-    if (current > SchemaInfo.NEWEST_SUPPORTED) {
+    if (current > NEWEST_VERSION) {
       throw new QueException(info.table() + " is at schema version " + current
-          + ", newer than this release of que-java knows (up to " + SchemaInfo.NEWEST_SUPPORTED + ")");
+          + ", newer than this release of que-java knows (up to " + NEWEST_VERSION + ")");
     }
     if (!alterExisting && info.exists()) {
-      if (current != DEFAULT_VERSION) {
+      if (current < OLDEST_SPOKEN) {
         throw new QueException(info.table() + " is at schema version " + current + "; que-java speaks "
-            + DEFAULT_VERSION + ". It changes an existing table only when asked: Migrator.migrateTo("
-            + DEFAULT_VERSION + ")");
+            + OLDEST_SPOKEN + " to " + NEWEST_VERSION + ". It changes an existing table only when asked: "
+            + "Migrator.migrateTo(" + DEFAULT_VERSION + ")");
       }
       log.debug("{} is at version {}; nothing to do", info.table(), current);
       return current;
@@ -136,16 +172,18 @@ public final class Migrator {
     if (current == target) {
       return current;
     }
+    String schemaSql = quoteIdent(c, info.schema());
     try (Statement st = c.createStatement()) {
-      // Unqualified names in the migration files land in the chosen schema.
-      st.execute("SET LOCAL search_path TO " + quote(info.schema()));
+      // Unqualified names in the migration files land in the chosen schema; what must not depend on
+      // a later caller's search_path (function bodies, CHECKs, triggers) names it through the token.
+      st.execute("SET LOCAL search_path TO " + schemaSql);
       if (target > current) {
         for (int v = current + 1; v <= target; v++) {
-          st.execute(load(v + ".up.sql"));
+          st.execute(load(v + ".up.sql").replace(SCHEMA_TOKEN, schemaSql));
         }
       } else {
         for (int v = current; v > target; v--) {
-          st.execute(load(v + ".down.sql"));
+          st.execute(load(v + ".down.sql").replace(SCHEMA_TOKEN, schemaSql));
         }
       }
     }
@@ -159,9 +197,19 @@ public final class Migrator {
     return target;
   }
 
-  /** A quoted SQL identifier; the schema name comes from the catalog or from a checked argument. */
-  private static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
+  /**
+   * The schema name as PostgreSQL's quote_ident writes it: quoted only when it must be, so that in
+   * public the functions read {@code public.que_lockers} as Ruby Que's do. The name comes from the
+   * catalog or from a checked argument, and goes to the server as a parameter.
+   */
+  private static String quoteIdent(Connection c, String identifier) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(?)")) {
+      ps.setString(1, identifier);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
   }
 
   private static String load(String name) {

@@ -117,7 +117,8 @@ class MigratorTest {
     assertEquals(0, m.currentVersion());
     assertEquals(3, m.migrateTo(3));
     assertEquals(at3, Catalog.of(ds));
-    assertThrows(IllegalArgumentException.class, () -> m.migrateTo(4));
+    assertThrows(IllegalArgumentException.class, () -> m.migrateTo(Migrator.NEWEST_VERSION + 1));
+    assertThrows(IllegalArgumentException.class, () -> m.migrateTo(-1));
   }
 
   @Test
