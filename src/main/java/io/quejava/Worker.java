@@ -172,6 +172,7 @@ public final class Worker {
       Session s = session();
       List<LockedJob> batch;
       try {
+        walks.incrementAndGet();
         batch = client.lockBatch(s, queue, batchSize, config.retryPolicy(), maxRetryCount, false);
       } catch (RuntimeException e) {
         dropSession();
@@ -179,6 +180,13 @@ public final class Worker {
       }
       if (batch.isEmpty()) {
         return 0;
+      }
+      Siblings sib = siblings;
+      if (wokeFromIdle && sib != null) {
+        // Work appeared while we slept: there may be more, so a sleeping sibling looks too, now,
+        // before our jobs run. Each worker that finds work this way wakes the next.
+        wokeFromIdle = false;
+        sib.wakeAnother(this);
       }
       long walked = System.nanoTime();
       int done = 0;
@@ -270,6 +278,7 @@ public final class Worker {
     try {
       while (!stopping) {
         boolean didWork;
+        boolean failed = false;
         try {
           didWork = workBatch() > 0;
         } catch (RuntimeException e) {
@@ -278,9 +287,12 @@ public final class Worker {
           }
           log.warn("worker on queue '{}': {}; retrying after {}", queue, e.getMessage(), config.wakeInterval());
           didWork = false;
+          failed = true;
         }
+        wokeFromIdle = false;
         if (!didWork && !stopping) {
-          awaitWake();
+          awaitWake(failed);
+          wokeFromIdle = true;
         }
       }
     } finally {
@@ -474,10 +486,25 @@ public final class Worker {
         job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
   }
 
-  private void awaitWake() {
+  /**
+   * Waits for a wake-up. Alone, a worker polls again after the wake interval. In a pool only one
+   * idle worker at a time polls on a timer; the others sleep until woken (by the poller finding
+   * work, by {@link WorkerPool#wakeOne()}, or by shutdown), so an idle pool costs one query per wake
+   * interval, not one per worker. A worker whose last attempt failed always retries on the timer.
+   */
+  private void awaitWake(boolean failed) {
+    Siblings sib = siblings;
+    boolean timed = sib == null || failed || sib.claimPolling(this);
     idle = true;
     try {
-      wakeSignal.tryAcquire(config.wakeInterval().toNanos(), TimeUnit.NANOSECONDS);
+      if (stopping) {
+        return;
+      }
+      if (timed) {
+        wakeSignal.tryAcquire(config.wakeInterval().toNanos(), TimeUnit.NANOSECONDS);
+      } else {
+        wakeSignal.acquire();
+      }
       wakeSignal.drainPermits();
     } catch (InterruptedException e) {
       if (!stopping) {
@@ -486,8 +513,38 @@ public final class Worker {
       }
     } finally {
       idle = false;
+      if (timed && sib != null) {
+        sib.releasePolling(this);
+      }
     }
   }
+
+  /** How the workers of a pool share polling; set by {@link WorkerPool}. */
+  interface Siblings {
+    /** True when this worker becomes the pool's one timed poller (no other holds the role). */
+    boolean claimPolling(Worker w);
+
+    /** Gives the role up if this worker holds it. */
+    void releasePolling(Worker w);
+
+    /** Wakes one idle worker other than this one, if any. */
+    void wakeAnother(Worker w);
+  }
+
+  private volatile Siblings siblings;
+  /** The last wait ended and no walk has found work since (only the work() thread uses it). */
+  private boolean wokeFromIdle;
+
+  void siblings(Siblings s) {
+    this.siblings = s;
+  }
+
+  /** Lock walks run (test seam for the idle cost). */
+  long walks() {
+    return walks.get();
+  }
+
+  private final AtomicLong walks = new AtomicLong();
 
   private Session session() {
     Session s = session;

@@ -47,6 +47,36 @@ public final class WorkerPool {
     }
     this.workers = List.copyOf(list);
     this.extensions = List.copyOf(b.extensions);
+    Worker.Siblings siblings = new Worker.Siblings() {
+      @Override
+      public boolean claimPolling(Worker w) {
+        return poller.compareAndSet(null, w);
+      }
+
+      @Override
+      public void releasePolling(Worker w) {
+        poller.compareAndSet(w, null);
+      }
+
+      @Override
+      public void wakeAnother(Worker w) {
+        for (Worker other : workers) {
+          if (other != w && other.isIdle()) {
+            other.wake();
+            return;
+          }
+        }
+      }
+    };
+    workers.forEach(w -> w.siblings(siblings));
+  }
+
+  /** The idle worker that polls on the wake interval; the other idle workers sleep until woken. */
+  private final java.util.concurrent.atomic.AtomicReference<Worker> poller = new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** Lock walks run by all workers (test seam for the idle cost). */
+  long walks() {
+    return workers.stream().mapToLong(Worker::walks).sum();
   }
 
   public static Builder builder(Client client, WorkMap workMap) {
@@ -214,7 +244,11 @@ public final class WorkerPool {
       return this;
     }
 
-    /** Idle wait between polls. Default: {@link WorkerConfig#DEFAULT_WAKE_INTERVAL} (5 s). */
+    /**
+     * How often an idle pool polls. Only one idle worker polls on this timer; when it finds work it
+     * wakes another idle worker, which looks at once (and so on), so a burst brings every worker in
+     * within a few round trips. Default: {@link WorkerConfig#DEFAULT_WAKE_INTERVAL} (5 s).
+     */
     public Builder wakeInterval(Duration wakeInterval) {
       config.wakeInterval(wakeInterval);
       return this;
