@@ -38,6 +38,15 @@ abstract class PgTest {
     if (client.schemaVersion() != schemaVersion()) {
       throw new AssertionError("the client speaks schema " + client.schemaVersion() + ", not " + schemaVersion());
     }
+    // Advisory lock keys are shared by the whole server, and every schema's ids would start at 1:
+    // start each class's ids at a random point far apart, so lock checks by id (advisoryLocksOn)
+    // see this class's jobs only, even with other test runs on the same server.
+    try {
+      exec("SELECT setval(pg_get_serial_sequence('que_jobs', '" + idColumn() + "'),"
+          + " 1000000000 + (random() * 1e15)::bigint)");
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot move the job id sequence: " + e.getMessage(), e);
+    }
   }
 
   @BeforeEach

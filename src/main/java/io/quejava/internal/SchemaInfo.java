@@ -108,10 +108,12 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
     if (assumed != null) {
       version = assumed;
     } else if (comment == null) {
+      int shape = versionFromColumns();
+      String guess = shape == 6 ? "6 or 7 (7 when its triggers test que.skip_notify)" : Integer.toString(shape);
       throw new QueException(
           table() + " has no schema-version comment (Rails schema dumps drop it); its columns look like schema "
-              + versionFromColumns() + ". Restore it with COMMENT ON TABLE " + table() + " IS '"
-              + versionFromColumns() + "' or tell the Client which version to assume");
+              + guess + ". Restore it with COMMENT ON TABLE " + table() + " IS '<version>'"
+              + " or tell the Client which version to assume (Client.Builder.assumeSchemaVersion)");
     } else {
       try {
         version = Integer.parseInt(comment.trim());
