@@ -12,4 +12,5 @@ module io.quejava {
 
   exports io.quejava;
   exports io.quejava.ext;
+  exports io.quejava.ext.deadletter;
 }
