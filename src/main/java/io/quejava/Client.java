@@ -189,23 +189,24 @@ public final class Client {
         if (hook != null) {
           rows.forEach(r -> hook.accept(new Job(r)));
         }
-        java.util.Set<Long> current;
+        boolean[] current;
         if (rows.size() == 1) {
-          current = dialect.recheck(session, rows.get(0)) ? java.util.Set.of(rows.get(0).id()) : java.util.Set.of();
+          current = new boolean[] {dialect.recheck(session, rows.get(0))};
         } else {
           current = dialect.recheckAll(session, rows);
         }
         List<LockedJob> locked = new ArrayList<>(rows.size());
-        long[] lost = new long[rows.size() - current.size()];
-        int l = 0;
-        for (JobRow row : rows) {
-          if (current.contains(row.id())) {
+        List<Long> lostIds = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+          JobRow row = rows.get(i);
+          if (current[i]) {
             locked.add(new LockedJob(dialect, session, new Job(row), retryPolicy, maxRetryCount, ownsSession));
           } else {
             log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
-            lost[l++] = row.id();
+            lostIds.add(row.id());
           }
         }
+        long[] lost = lostIds.stream().mapToLong(Long::longValue).toArray();
         if (lost.length > 0) {
           int held = lost.length == 1 ? (dialect.unlock(session, lost[0]) ? 1 : 0) : dialect.unlockAll(session, lost);
           if (held != lost.length) {
@@ -227,11 +228,6 @@ public final class Client {
       }
       throw new QueException("locking a job of queue '" + queue + "' failed: " + e.getMessage(), e);
     }
-  }
-
-  /** Deletes these jobs (each by the key it was read with) in one autocommit statement. */
-  int deleteAll(Session session, List<JobRow> rows) throws SQLException {
-    return rows.size() == 1 ? dialect.delete(session, rows.get(0)) : dialect.deleteAll(session, rows);
   }
 
   /** Unlocks these jobs on the session in one statement; returns how many locks were held. */

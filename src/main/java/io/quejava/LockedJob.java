@@ -154,7 +154,15 @@ public final class LockedJob implements AutoCloseable {
    */
   public void error(Throwable failure) {
     java.util.Objects.requireNonNull(failure, "failure");
-    error(dialect.describe(failure), null);
+    ErrorText text;
+    try {
+      text = dialect.describe(failure);
+    } catch (RuntimeException | StackOverflowError e) {
+      // An exception whose getMessage() or stack trace itself fails must still be recorded (with
+      // its backoff), not turn into a poison job that reruns at once.
+      text = dialect.describe(failure.getClass().getName() + ": (its message could not be read: " + e.getClass().getName() + ")");
+    }
+    error(text, null);
   }
 
   /** Records a failure with this text as its message, retried after the retry policy's delay. */

@@ -122,7 +122,7 @@ public final class Worker {
       return false;
     }
     try {
-      perform(locked, s, false);
+      perform(locked, s);
     } finally {
       locked.release();
       if (s.isAborted()) {
@@ -175,6 +175,7 @@ public final class Worker {
         walks.incrementAndGet();
         batch = client.lockBatch(s, queue, batchSize, config.retryPolicy(), maxRetryCount, false);
       } catch (RuntimeException e) {
+        batchSize = 1;
         dropSession();
         throw e;
       }
@@ -191,11 +192,13 @@ public final class Worker {
       long walked = System.nanoTime();
       int done = 0;
       boolean allFast = true;
-      List<io.quejava.internal.JobRow> toDelete = new java.util.ArrayList<>(batch.size());
       int end = batch.size(); // jobs at end and after were unlocked early, unrun
       try {
         for (int i = 0; i < end; i++) {
           LockedJob locked = batch.get(i);
+          // Each job's outcome (delete or error) is written, in autocommit, before the next job
+          // starts: nothing waits behind a later job, and the statement that succeeded just before
+          // a job starts proves the session, and so the job's lock, is still alive.
           if (stopping || s.isAborted() || (done > 0 && System.nanoTime() - walked > MAX_HOLD_NANOS)) {
             break;
           }
@@ -206,9 +209,7 @@ public final class Worker {
             end = i + 1;
           }
           long start = System.nanoTime();
-          if (perform(locked, s, true)) {
-            toDelete.add(locked.job().row());
-          }
+          perform(locked, s);
           done++;
           if (System.nanoTime() - start > FAST_JOB_NANOS) {
             allFast = false;
@@ -229,19 +230,6 @@ public final class Worker {
           LockedJob locked = batch.get(i);
           locked.settleForBatchUnlock();
           ids[i] = locked.job().id();
-        }
-        if (!s.isAborted() && !toDelete.isEmpty()) {
-          try {
-            int deleted = client.deleteAll(s, toDelete);
-            if (deleted != toDelete.size()) {
-              log.warn("worker on queue '{}': {} of {} finished jobs had changed under their locks; their delete matched no row",
-                  queue, toDelete.size() - deleted, toDelete.size());
-            }
-          } catch (SQLException e) {
-            log.warn("worker on queue '{}': deleting {} finished jobs failed ({}); closing the connection, they will run again",
-                queue, toDelete.size(), e.getMessage());
-            s.abort();
-          }
         }
         if (!s.isAborted()) {
           try {
@@ -265,6 +253,7 @@ public final class Worker {
       busy.set(false);
     }
   }
+
 
   /**
    * Works jobs until {@link #shutdown()}: at once again after a job, after the wake interval (or a
@@ -325,9 +314,11 @@ public final class Worker {
   }
 
   /**
-   * Stops taking jobs and gives the running job until {@code timeout}; then interrupts it and kills
-   * its connection, so its lock is released and its row stays as it was (another worker runs it
-   * again). Returns true when the worker finished within the timeout.
+   * Stops taking jobs and gives the running job until {@code timeout}. Then the job is cancelled
+   * ({@link JobContext#cancel}: flag and interrupt) and, when its handler returns, its row is left
+   * exactly as it was and unlocked, so another worker runs it again. A handler that ignores the
+   * cancel for 5 more seconds has its connection killed, which frees the lock while the handler may
+   * still run. Returns true when the worker finished within the timeout.
    */
   public boolean shutdown(Duration timeout) {
     beginShutdown();
@@ -338,7 +329,7 @@ public final class Worker {
     if (awaitExit(saturatedNanos(timeout))) {
       return true;
     }
-    forceStop();
+    forceStop(DEFAULT_ABORT_GRACE);
     awaitExit(TimeUnit.SECONDS.toNanos(10));
     return false;
   }
@@ -361,16 +352,17 @@ public final class Worker {
     }
   }
 
-  /** Past the deadline: kill the connection (the server drops the lock), then interrupt the handler. */
-  void forceStop() {
-    Session s = session;
-    if (s != null) {
-      log.warn("worker on queue '{}': shutdown deadline passed; closing its connection and interrupting the job", queue);
-      s.abort();
-    }
+  /** The cancel reason a job gets at the shutdown deadline. */
+  static final String SHUTDOWN_REASON = "the worker's shutdown deadline passed";
+
+  /** Default time a job gets, after being cancelled at the shutdown deadline, before its connection is killed. */
+  static final Duration DEFAULT_ABORT_GRACE = Duration.ofSeconds(5);
+
+  /** Past the deadline, step 1: cancel the running job (flag and interrupt); its lock stays held. */
+  void cancelForShutdown() {
     JobContext c = current;
     if (c != null) {
-      c.cancel("the worker's shutdown deadline passed");
+      c.cancel(SHUTDOWN_REASON);
     }
     Thread t = runner;
     if (t != null) {
@@ -379,11 +371,29 @@ public final class Worker {
   }
 
   /**
-   * Runs one locked job through the interceptors and its handler and writes its outcome. Returns
-   * true when the job succeeded without resolving itself and {@code deferDelete} asked the caller to
-   * delete it (the batch deletes such jobs together, before it unlocks them).
+   * Past the deadline and the grace, step 2: kill the connection, so the server drops the job's lock
+   * while its handler, which ignored the cancel, may still be running.
    */
-  private boolean perform(LockedJob locked, Session s, boolean deferDelete) {
+  void abortSession() {
+    Session s = session;
+    if (s != null) {
+      JobContext c = current;
+      log.warn("worker on queue '{}': the job {} ignored its cancel past the shutdown deadline; closing its connection,"
+          + " which frees its lock while the handler may still run", queue, c == null ? "?" : c.job().id());
+      s.abort();
+    }
+  }
+
+  /** Both steps at once, for {@link #shutdown(Duration)}'s callers that already waited. */
+  void forceStop(Duration grace) {
+    cancelForShutdown();
+    if (!awaitExit(saturatedNanos(grace))) {
+      abortSession();
+    }
+  }
+
+  /** Runs one locked job through the interceptors and its handler and writes its outcome. */
+  private void perform(LockedJob locked, Session s) {
     Job job = locked.job();
     long start = System.nanoTime();
     Thread thread = Thread.currentThread();
@@ -401,27 +411,21 @@ public final class Worker {
         chain(locked).proceed();
       } catch (Throwable t) {
         recordFailure(locked, s, t, start);
-        return false;
+        return;
       }
       if (s.resetTransaction()) {
         locked.transactionRolledBack();
         recordFailure(locked, s,
             new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
             start);
-        return false;
+        return;
       }
-      boolean deleteLater = false;
       if (!locked.isResolved()) {
-        if (deferDelete) {
-          deleteLater = true;
-        } else {
-          locked.delete();
-        }
+        locked.delete();
       }
       worked.incrementAndGet();
       log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
           job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
-      return deleteLater;
     } catch (SQLException e) {
       throw new QueException("job " + job.id() + ": resetting its connection failed: " + e.getMessage(), e);
     } finally {
@@ -463,6 +467,17 @@ public final class Worker {
           job.id(), job.jobClass(), job.queue(), elapsedMs(start));
       return;
     }
+    JobContext ctx = locked.context();
+    if (stopping && SHUTDOWN_REASON.equals(ctx.cancelReason()) && !locked.isResolved()) {
+      // Cancelled by the deadline, not failed: leave the row exactly as it was; the unlock that
+      // follows (after the handler has returned) lets another worker run it again.
+      if (s.resetTransaction()) {
+        locked.transactionRolledBack();
+      }
+      log.warn("job cancelled at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left unchanged for another worker",
+          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      return;
+    }
     if (s.resetTransaction()) {
       locked.transactionRolledBack();
     }
@@ -482,8 +497,14 @@ public final class Worker {
     if (!locked.isResolved()) {
       locked.error(failure);
     }
-    log.warn("job errored id={} class={} queue='{}' error_count={} ms={}",
-        job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
+    try {
+      log.warn("job errored id={} class={} queue='{}' error_count={} ms={}",
+          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
+    } catch (RuntimeException e) {
+      // The failure's own toString() failed inside the logger; the error is recorded already.
+      log.warn("job errored id={} class={} queue='{}' error_count={} ms={} ({} could not be printed)",
+          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure.getClass().getName());
+    }
   }
 
   /**

@@ -100,15 +100,15 @@ public final class WorkerConfig {
     private Builder() {}
 
     /**
-     * The most jobs a worker in {@link Worker#work()} locks with one walk and then runs one after
-     * another on its connection, deleting the succeeded ones together and unlocking them all once
-     * every outcome has committed. This cuts the statements per job from four to little more than
-     * one. Jobs locked but not yet started are invisible to other workers, so the worker keeps that
-     * set small: it starts at 1 and doubles up to this limit while every job takes less than 20 ms
-     * (one slower job brings it back to 1); before it runs a job of a class it has not yet seen run
-     * fast, it unlocks the jobs behind it; and jobs still waiting a second after their walk are
-     * unlocked unrun. 1 locks one job at a time exactly as Ruby Que 0.x and que-go do. Default:
-     * {@value WorkerConfig#DEFAULT_PREFETCH}.
+     * The most jobs a worker in {@link Worker#work()} locks with one walk and one re-check, then runs
+     * one after another on its connection, writing each outcome before the next job starts, and
+     * unlocks together at the end. This cuts the statements per job from four to little more than
+     * one plus the outcome. Jobs locked but not yet started are invisible to other workers, so the
+     * worker keeps that set small: it starts at 1 and doubles up to this limit while every job takes
+     * less than 20 ms (one slower job brings it back to 1); before it runs a job of a class it has not
+     * yet seen run fast, it unlocks the jobs behind it; and jobs still waiting a second after their
+     * walk are unlocked unrun. 1 locks one job at a time exactly as Ruby Que 0.x and que-go do.
+     * Default: {@value WorkerConfig#DEFAULT_PREFETCH}.
      */
     public Builder prefetch(int jobs) {
       if (jobs < 1 || jobs > 1000) {

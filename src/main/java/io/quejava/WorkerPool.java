@@ -167,12 +167,24 @@ public final class WorkerPool {
 
   /**
    * Stops taking new jobs at once and gives the running ones until {@code timeout}. Jobs still
-   * running then are interrupted and their connections closed, so their locks are released and
-   * their rows stay as they were; another worker runs them again. Returns true when every job
-   * finished within the timeout. Idempotent.
+   * running then are cancelled ({@link JobContext#cancel}: a flag and an interrupt) while their locks
+   * stay held; when a cancelled handler returns (or throws), its row is left exactly as it was and
+   * unlocked, so another worker runs it again, and never while this one still runs. A handler that
+   * ignores the cancel for 5 more seconds has its connection closed: the server frees its lock while
+   * the handler may still be running, so the job can then run twice at once. Returns true when every
+   * job finished within the timeout. Idempotent.
    */
   public synchronized boolean shutdown(Duration timeout) {
+    return shutdown(timeout, Worker.DEFAULT_ABORT_GRACE);
+  }
+
+  /**
+   * As {@link #shutdown(Duration)}, with the grace a cancelled job gets before its connection is
+   * killed (default 5 s).
+   */
+  public synchronized boolean shutdown(Duration timeout, Duration abortGrace) {
     Objects.requireNonNull(timeout, "timeout");
+    Objects.requireNonNull(abortGrace, "abortGrace");
     if (shutDown) {
       return true;
     }
@@ -199,7 +211,13 @@ public final class WorkerPool {
       }
     }
     if (!clean) {
-      workers.forEach(Worker::forceStop);
+      workers.forEach(Worker::cancelForShutdown);
+      long graceEnd = System.nanoTime() + Worker.saturatedNanos(abortGrace);
+      for (Worker w : workers) {
+        if (!w.awaitExit(Math.max(0, graceEnd - System.nanoTime()))) {
+          w.abortSession();
+        }
+      }
       for (Worker w : workers) {
         w.awaitExit(TimeUnit.SECONDS.toNanos(10));
       }

@@ -191,4 +191,47 @@ class BatchLockTest extends PgTest {
     }
     assertEquals(50, count("SELECT count(*) FROM side_effects"), "each job's write committed once, with its delete");
   }
+
+  @Test
+  void jobsWithBcOrInfiniteRunAtDoNotStallABatch() throws SQLException {
+    exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES"
+        + " ('', 1, '0044-03-15 12:00:00.123456+00 BC', 'Old', '[]'),"
+        + " ('', 2, '-infinity', 'Old', '[]'), ('', 3, now(), 'Old', '[]'), ('', 4, now(), 'Old', '[]')");
+    List<Long> ids = new ArrayList<>();
+    for (Object[] r : rows("SELECT job_id FROM que_jobs")) {
+      ids.add((Long) r[0]);
+    }
+    try (Session s = new Session(ds.getConnection())) {
+      List<LockedJob> batch = client.lockBatch(s, "", 4, RetryPolicy.DEFAULT, null, false);
+      assertEquals(4, batch.size(), "the batch re-check matched every key, BC and -infinity included");
+      for (LockedJob l : batch) {
+        l.delete();
+      }
+      assertEquals(4, client.unlockAll(s, ids.stream().mapToLong(Long::longValue).toArray()));
+    }
+    assertEquals(0, jobCount());
+  }
+
+  @Test
+  void anExceptionWhoseMessageFailsIsStillRecordedWithItsBackoff() throws SQLException {
+    client.enqueue("Weird");
+    WorkMap map = WorkMap.of("Weird", job -> {
+      throw new RuntimeException() {
+        @Override
+        public String getMessage() {
+          throw new IllegalStateException("no message for you");
+        }
+      };
+    });
+    Worker worker = new Worker(client, map);
+    try {
+      assertTrue(worker.workOne());
+    } finally {
+      worker.shutdown();
+    }
+    Object[] row = rows("SELECT error_count, run_at > now(), last_error FROM que_jobs").get(0);
+    assertEquals(1, row[0]);
+    assertEquals(true, row[1], "backed off, not rerun at once");
+    assertTrue(((String) row[2]).contains("its message could not be read"), (String) row[2]);
+  }
 }

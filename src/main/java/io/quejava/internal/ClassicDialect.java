@@ -10,7 +10,6 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -33,29 +32,35 @@ public final class ClassicDialect implements Dialect {
           + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::json)\n"
           + "RETURNING job_id, run_at";
 
+  /*
+   * Batch insert: ids are drawn from the sequence per input row in a materialised CTE, so each id is
+   * tied to its input position (n) whatever the sequence does meanwhile; the insert always runs, and
+   * the outer query reads the (n, id, run_at) triples from the CTE.
+   */
   private static final String INSERT_ALL =
-      "INSERT INTO que_jobs (queue, priority, run_at, job_class, args)\n"
-          + "SELECT b.queue, b.priority::smallint, coalesce(b.run_at::timestamptz, now()), b.job_class, b.args::json\n"
-          + "FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])\n"
-          + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, n)\n"
-          + "ORDER BY b.n\n"
-          + "RETURNING job_id, run_at";
+      "WITH b AS MATERIALIZED (\n"
+          + "  SELECT u.n, nextval(pg_get_serial_sequence('que_jobs', 'job_id')) AS job_id, u.queue,\n"
+          + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
+          + "         u.job_class, u.args::json AS args\n"
+          + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])\n"
+          + "       WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, n)\n"
+          + "), ins AS (\n"
+          + "  INSERT INTO que_jobs (job_id, queue, priority, run_at, job_class, args)\n"
+          + "  SELECT job_id, queue, priority, run_at, job_class, args FROM b ORDER BY n\n"
+          + ")\n"
+          + "SELECT n, job_id, run_at FROM b";
 
   /** The lock walk (see {@link LockWalk}); a ready job is one whose run_at has come. */
   private static final String LOCK_WALK =
       LockWalk.sql("job_id", "c.queue = ? AND c.run_at <= now()", COLUMNS);
 
   private static final String KEYS =
-      "unnest(?::text[], ?::smallint[], ?::timestamptz[], ?::bigint[]) AS k(queue, priority, run_at, job_id)";
+      "unnest(?::text[], ?::smallint[], ?::timestamptz[], ?::bigint[]) WITH ORDINALITY AS k(queue, priority, run_at, job_id, n)";
 
   /** The batch re-check: each row by its exact 4-column key (an index probe of the primary key). */
   private static final String RECHECK_ALL =
-      "SELECT j.job_id FROM que_jobs AS j JOIN " + KEYS + "\n"
+      "SELECT k.n FROM que_jobs AS j JOIN " + KEYS + "\n"
           + "  ON j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
-
-  private static final String DELETE_ALL =
-      "DELETE FROM que_jobs AS j USING " + KEYS + "\n"
-          + "WHERE j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
 
   private static final String KEY = "queue = ? AND priority = ? AND run_at = ? AND job_id = ?";
 
@@ -71,9 +76,6 @@ public final class ClassicDialect implements Dialect {
           + "WHERE " + KEY;
 
   private static final String UNLOCK = "SELECT pg_advisory_unlock(?::bigint)";
-
-  private static final DateTimeFormatter TIMESTAMP =
-      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSSxxx");
 
   @Override
   public int schemaVersion() {
@@ -130,7 +132,7 @@ public final class ClassicDialect implements Dialect {
       check(job, "jobs[" + i + "].");
       queues[i] = job.queueOr(defaultQueue());
       priorities[i] = job.priority();
-      runAts[i] = job.runAt() == null ? null : TIMESTAMP.format(job.runAt().atOffset(ZoneOffset.UTC));
+      runAts[i] = job.runAt() == null ? null : Text.pgTimestamp(job.runAt().atOffset(ZoneOffset.UTC));
       classes[i] = job.jobClass();
       args[i] = job.argsJson();
     }
@@ -174,30 +176,17 @@ public final class ClassicDialect implements Dialect {
   }
 
   @Override
-  public java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException {
+  public boolean[] recheckAll(Session s, List<JobRow> jobs) throws SQLException {
     PreparedStatement ps = s.prepare(RECHECK_ALL);
     Array[] arrays = bindKeys(s.connection(), ps, jobs);
     try {
-      java.util.Set<Long> ok = new java.util.HashSet<>();
+      boolean[] ok = new boolean[jobs.size()];
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          ok.add(rs.getLong(1));
+          ok[(int) rs.getLong(1) - 1] = true;
         }
       }
       return ok;
-    } finally {
-      for (Array a : arrays) {
-        a.free();
-      }
-    }
-  }
-
-  @Override
-  public int deleteAll(Session s, List<JobRow> jobs) throws SQLException {
-    PreparedStatement ps = s.prepare(DELETE_ALL);
-    Array[] arrays = bindKeys(s.connection(), ps, jobs);
-    try {
-      return ps.executeUpdate();
     } finally {
       for (Array a : arrays) {
         a.free();
@@ -216,7 +205,7 @@ public final class ClassicDialect implements Dialect {
       JobRow j = jobs.get(i);
       queues[i] = j.queue();
       priorities[i] = (short) j.priority();
-      runAts[i] = TIMESTAMP.format(j.runAt());
+      runAts[i] = Text.pgTimestamp(j.runAt());
       ids[i] = j.id();
     }
     Array[] arrays = {

@@ -37,11 +37,11 @@ public interface Dialect {
    */
   List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException;
 
-  /** The re-check of a batch in one statement: the ids of the rows still exactly as locked. */
-  java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException;
-
-  /** Deletes these jobs, each by the key it was read with, in one statement; returns the row count. */
-  int deleteAll(Session s, List<JobRow> jobs) throws SQLException;
+  /**
+   * The re-check of a batch in one statement: for each row, by its position in {@code jobs}, whether
+   * it is still exactly as locked (by position, not id: schema 3 does not make job_id unique).
+   */
+  boolean[] recheckAll(Session s, List<JobRow> jobs) throws SQLException;
 
   /** pg_advisory_unlock for each id, in one statement; returns how many were held. */
   int unlockAll(Session s, long[] ids) throws SQLException;

@@ -5,11 +5,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.List;
 
-/** Reading back what an insert returned ({@code RETURNING <id>, run_at}), shared by the dialects. */
+/** Reading back what a batch insert returned, shared by the dialects. */
 final class Inserts {
   private Inserts() {}
 
@@ -18,28 +17,20 @@ final class Inserts {
     JobRow make(NewJob job, long id, OffsetDateTime runAt);
   }
 
-  /**
-   * Reads the (id, run_at) pairs of a batch insert, in input order. Ids come from the sequence in
-   * insertion order, which follows the input order (the insert orders by the ordinality), so sorted
-   * ids line up with the input.
-   */
+  /** Reads the (n, id, run_at) triples of a batch insert (n is the 1-based input position). */
   static List<JobRow> read(PreparedStatement ps, List<NewJob> jobs, RowMaker maker) throws SQLException {
-    List<long[]> ids = new ArrayList<>(jobs.size());
-    List<OffsetDateTime> runAts = new ArrayList<>(jobs.size());
+    JobRow[] rows = new JobRow[jobs.size()];
+    int count = 0;
     try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        ids.add(new long[] {rs.getLong(1), ids.size()});
-        runAts.add(rs.getObject(2, OffsetDateTime.class));
+        int i = (int) rs.getLong(1) - 1;
+        rows[i] = maker.make(jobs.get(i), rs.getLong(2), rs.getObject(3, OffsetDateTime.class));
+        count++;
       }
     }
-    if (ids.size() != jobs.size()) {
-      throw new IllegalStateException("batch insert returned " + ids.size() + " rows for " + jobs.size() + " jobs");
+    if (count != rows.length) {
+      throw new IllegalStateException("batch insert returned " + count + " rows for " + rows.length + " jobs");
     }
-    ids.sort(Comparator.comparingLong(a -> a[0]));
-    List<JobRow> rows = new ArrayList<>(jobs.size());
-    for (int i = 0; i < ids.size(); i++) {
-      rows.add(maker.make(jobs.get(i), ids.get(i)[0], runAts.get((int) ids.get(i)[1])));
-    }
-    return rows;
+    return Arrays.asList(rows);
   }
 }

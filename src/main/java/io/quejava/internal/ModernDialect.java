@@ -11,7 +11,6 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -40,9 +39,6 @@ public final class ModernDialect implements Dialect {
   static final int MAX_BACKTRACE = 10_000;
   /** ActiveJob's wrapper: Que measures args->0->>'job_class' instead of its name. */
   static final String ACTIVE_JOB_WRAPPER = "ActiveJob::QueueAdapters::QueAdapter::JobWrapper";
-
-  private static final DateTimeFormatter TIMESTAMP =
-      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss.SSSSSSxxx");
 
   private final int schemaVersion;
   /** The job_schema_version written and polled; null on schema 4 (no such column). */
@@ -79,23 +75,31 @@ public final class ModernDialect implements Dialect {
         + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb"
         + (hasKwargs ? ", ?::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + ")\n"
         + "RETURNING id, run_at";
-    this.insertAll = "INSERT INTO que_jobs (" + insertColumns + ")\n"
-        + "SELECT b.queue, b.priority::smallint, coalesce(b.run_at::timestamptz, now()), b.job_class,"
-        + " b.args::jsonb, b.data::jsonb" + (hasKwargs ? ", b.kwargs::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + "\n"
-        + "FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[]"
+    // As the classic batch insert: ids drawn per input row in a materialised CTE, tied to position n.
+    this.insertAll = "WITH b AS MATERIALIZED (\n"
+        + "  SELECT u.n, nextval(pg_get_serial_sequence('que_jobs', 'id')) AS id, u.queue,\n"
+        + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
+        + "         u.job_class, u.args::jsonb AS args, u.data::jsonb AS data"
+        + (hasKwargs ? ", u.kwargs::jsonb AS kwargs" : "") + "\n"
+        + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[]"
         + (hasKwargs ? ", ?::text[]" : "") + ")\n"
-        + "       WITH ORDINALITY AS b(queue, priority, run_at, job_class, args, data"
+        + "       WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, data"
         + (hasKwargs ? ", kwargs" : "") + ", n)\n"
-        + "ORDER BY b.n\n"
-        + "RETURNING id, run_at";
+        + "), ins AS (\n"
+        + "  INSERT INTO que_jobs (id, " + insertColumns + ")\n"
+        + "  SELECT id, queue, priority, run_at, job_class, args, data" + (hasKwargs ? ", kwargs" : "")
+        + (hasJsv ? ", ?::integer" : "") + " FROM b ORDER BY n\n"
+        + ")\n"
+        + "SELECT n, id, run_at FROM b";
 
     // The walk (see LockWalk): one probe of que_poll_idx per step, one lock call per row visited.
     this.lockWalk = LockWalk.sql("id",
         "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
             + (hasJsv ? " AND c.job_schema_version = ?" : ""),
         columns);
-    this.recheckAll = "SELECT j.id FROM que_jobs AS j\n"
-        + "JOIN unnest(?::bigint[], ?::int[]) AS k(id, error_count) ON j.id = k.id AND j.error_count = k.error_count\n"
+    this.recheckAll = "SELECT k.n FROM que_jobs AS j\n"
+        + "JOIN unnest(?::bigint[], ?::int[]) WITH ORDINALITY AS k(id, error_count, n)"
+        + " ON j.id = k.id AND j.error_count = k.error_count\n"
         + "WHERE j.finished_at IS NULL AND j.expired_at IS NULL AND j.run_at <= now()"
         + (hasJsv ? " AND j.job_schema_version = ?" : "");
     this.recheck = "SELECT 1 FROM que_jobs\n"
@@ -104,7 +108,6 @@ public final class ModernDialect implements Dialect {
   }
 
   private static final String DELETE = "DELETE FROM que_jobs WHERE id = ?";
-  private static final String DELETE_ALL = "DELETE FROM que_jobs WHERE id = ANY(?::bigint[])";
   private static final String FINISH = "UPDATE que_jobs SET finished_at = now() WHERE id = ?";
   private static final String EXPIRE =
       "UPDATE que_jobs SET error_count = error_count + 1, expired_at = now() WHERE id = ?";
@@ -200,7 +203,7 @@ public final class ModernDialect implements Dialect {
       check(job, "jobs[" + i + "].");
       queues[i] = job.queueOr(defaultQueue());
       priorities[i] = job.priority();
-      runAts[i] = job.runAt() == null ? null : TIMESTAMP.format(job.runAt().atOffset(ZoneOffset.UTC));
+      runAts[i] = job.runAt() == null ? null : Text.pgTimestamp(job.runAt().atOffset(ZoneOffset.UTC));
       classes[i] = job.jobClass();
       args[i] = job.argsJson();
       data[i] = job.dataJson();
@@ -248,9 +251,6 @@ public final class ModernDialect implements Dialect {
     List<Array> arrays = new ArrayList<>(7);
     try (PreparedStatement ps = c.prepareStatement(insertAll)) {
       int i = 1;
-      if (jobSchemaVersion != null) {
-        ps.setInt(i++, jobSchemaVersion);
-      }
       arrays.add(c.createArrayOf("text", queues));
       arrays.add(c.createArrayOf("int4", priorities));
       arrays.add(c.createArrayOf("text", runAts));
@@ -262,6 +262,9 @@ public final class ModernDialect implements Dialect {
       }
       for (Array a : arrays) {
         ps.setArray(i++, a);
+      }
+      if (jobSchemaVersion != null) {
+        ps.setInt(i, jobSchemaVersion);
       }
       return Inserts.read(ps, jobs, this::inserted);
     } finally {
@@ -298,7 +301,7 @@ public final class ModernDialect implements Dialect {
   }
 
   @Override
-  public java.util.Set<Long> recheckAll(Session s, List<JobRow> jobs) throws SQLException {
+  public boolean[] recheckAll(Session s, List<JobRow> jobs) throws SQLException {
     int n = jobs.size();
     Long[] ids = new Long[n];
     Integer[] counts = new Integer[n];
@@ -316,32 +319,16 @@ public final class ModernDialect implements Dialect {
       if (jobSchemaVersion != null) {
         ps.setInt(3, jobSchemaVersion);
       }
-      java.util.Set<Long> ok = new java.util.HashSet<>();
+      boolean[] ok = new boolean[n];
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          ok.add(rs.getLong(1));
+          ok[(int) rs.getLong(1) - 1] = true;
         }
       }
       return ok;
     } finally {
       idArray.free();
       countArray.free();
-    }
-  }
-
-  @Override
-  public int deleteAll(Session s, List<JobRow> jobs) throws SQLException {
-    Long[] ids = new Long[jobs.size()];
-    for (int i = 0; i < ids.length; i++) {
-      ids[i] = jobs.get(i).id();
-    }
-    PreparedStatement ps = s.prepare(DELETE_ALL);
-    Array a = s.connection().createArrayOf("int8", ids);
-    try {
-      ps.setArray(1, a);
-      return ps.executeUpdate();
-    } finally {
-      a.free();
     }
   }
 

@@ -7,6 +7,25 @@ import java.io.StringWriter;
 public final class Text {
   private Text() {}
 
+  private static final java.time.format.DateTimeFormatter PG_TIMESTAMP =
+      java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx");
+
+  /**
+   * A timestamptz as PostgreSQL reads it back exactly: microseconds and offset, years before 1 as
+   * "BC" (PostgreSQL has no year 0: proleptic year 0 is 1 BC), and the driver's MAX/MIN for
+   * ±infinity.
+   */
+  public static String pgTimestamp(java.time.OffsetDateTime t) {
+    if (t.equals(java.time.OffsetDateTime.MAX)) {
+      return "infinity";
+    }
+    if (t.equals(java.time.OffsetDateTime.MIN)) {
+      return "-infinity";
+    }
+    String s = PG_TIMESTAMP.format(t); // yyyy is the year of era
+    return t.getYear() <= 0 ? s + " BC" : s;
+  }
+
   public static String stripNul(String s) {
     return s.indexOf('\0') < 0 ? s : s.replace("\0", "");
   }
