@@ -9,8 +9,10 @@ module io.quejava {
   requires org.postgresql.jdbc;
   requires com.fasterxml.jackson.databind;
   requires org.slf4j;
+  requires static com.cronutils;
 
   exports io.quejava;
   exports io.quejava.ext;
   exports io.quejava.ext.deadletter;
+  exports io.quejava.ext.schedule;
 }

@@ -67,7 +67,7 @@ public final class TestSql {
    */
   public List<String> queJobsCatalog() throws SQLException {
     String sql =
-        "SELECT 'relation ' || c.oid || ' ' || c.relkind || c.relpersistence || ' '\n"
+        "SELECT 'relation ' || c.oid || ' ' || c.relkind::text || c.relpersistence::text || ' '\n"
             + "  || coalesce(array_to_string(c.reloptions, ','), '-') || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '-')\n"
             + "FROM pg_class c WHERE c.oid = 'que_jobs'::regclass\n"
             + "UNION ALL SELECT format('column %s %s %s%s%s', a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),\n"
@@ -78,7 +78,7 @@ public final class TestSql {
             + "WHERE conrelid = 'que_jobs'::regclass\n"
             + "UNION ALL SELECT 'index ' || indexrelid::regclass || ' ' || pg_get_indexdef(indexrelid) FROM pg_index\n"
             + "WHERE indrelid = 'que_jobs'::regclass\n"
-            + "UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) || ' enabled=' || tgenabled FROM pg_trigger\n"
+            + "UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) || ' enabled=' || tgenabled::text FROM pg_trigger\n"
             + "WHERE tgrelid = 'que_jobs'::regclass\n"
             + "UNION ALL SELECT 'rule ' || r.rulename || ' ' || pg_get_ruledef(r.oid) FROM pg_rewrite r\n"
             + "WHERE r.ev_class = 'que_jobs'::regclass\n"

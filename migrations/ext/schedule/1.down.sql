@@ -1,0 +1,2 @@
+-- Removes the schedule extension's table, and the schedules in it.
+DROP TABLE que_schedules;
