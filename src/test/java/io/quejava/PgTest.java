@@ -22,7 +22,7 @@ import org.junit.jupiter.api.TestInstance;
  * test reads the same on both and branches only where the protocols really differ.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class PgTest {
+public abstract class PgTest {
   protected DataSource ds;
   protected Client client;
 
