@@ -15,4 +15,5 @@ module io.quejava {
   exports io.quejava.ext;
   exports io.quejava.ext.deadletter;
   exports io.quejava.ext.schedule;
+  exports io.quejava.ext.notify;
 }

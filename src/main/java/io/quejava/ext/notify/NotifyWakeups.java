@@ -1,0 +1,631 @@
+package io.quejava.ext.notify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quejava.PoolExtension;
+import io.quejava.QueException;
+import io.quejava.WorkerPool;
+import io.quejava.ext.ExtensionMigrator;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes a {@link WorkerPool}'s idle workers the moment a job for its queue is inserted, by anyone
+ * (Java, Ruby Que, que-go), instead of at the next poll. Polling stays as it was: this only ends
+ * idle waits early.
+ *
+ * <pre>{@code
+ * NotifyWakeups.install(dataSource);                     // once: the trigger on que_jobs
+ * WorkerPool pool = WorkerPool.builder(client, work)
+ *     .queue("billing")
+ *     .extension(NotifyWakeups.create(dataSource))
+ *     .build();
+ * }</pre>
+ *
+ * <p><b>How.</b> {@link #install} adds the {@code notify} extension: an AFTER INSERT trigger on
+ * {@code que_jobs} ({@code que_java_notify}) that sends {@code {"schema", "queue", "run_at", "id"}} on
+ * a channel (default {@value #DEFAULT_CHANNEL}). Each started instance keeps one connection of its
+ * own that LISTENs on that channel and one thread that reads it with pgjdbc's
+ * {@link PGConnection#getNotifications(int)}. A message for the pool's schema and queue whose run_at
+ * has come calls {@link WorkerPool#wakeOne()}; one for later schedules a wake-up at its run_at (by
+ * the database's clock, measured on the listening connection). Messages for other queues or schemas
+ * are ignored.
+ *
+ * <p><b>Failures.</b> When the listening connection breaks (or stops answering the periodic health
+ * check), the thread reconnects with exponential backoff and jitter, between
+ * {@link Builder#minReconnectDelay} and {@link Builder#maxReconnectDelay}; after every LISTEN,
+ * including the first, it wakes every worker ({@link WorkerPool#wakeAll()}), since notifications
+ * sent while nobody listened are lost. Scheduled wake-ups survive reconnects.
+ *
+ * <p>The listening connection is held for the pool's lifetime: count it when sizing a connection
+ * pool, and give it a direct session (not PgBouncer in transaction mode, which cannot LISTEN). On
+ * {@link #stop()} it is aborted rather than closed, so a pooling DataSource discards it instead of
+ * handing out a connection that still LISTENs.
+ */
+public final class NotifyWakeups implements PoolExtension {
+  private static final Logger log = LoggerFactory.getLogger(NotifyWakeups.class);
+
+  /** The extension's name: its SQL is under {@code migrations/ext/notify/}. */
+  public static final String EXTENSION = "notify";
+  /** The channel {@link #install(DataSource)} uses: {@value}. */
+  public static final String DEFAULT_CHANNEL = "que_java_jobs";
+  /** Default {@link Builder#minReconnectDelay}: 100 ms. */
+  public static final Duration DEFAULT_MIN_RECONNECT_DELAY = Duration.ofMillis(100);
+  /** Default {@link Builder#maxReconnectDelay}: 10 s. */
+  public static final Duration DEFAULT_MAX_RECONNECT_DELAY = Duration.ofSeconds(10);
+  /** Default {@link Builder#healthCheckInterval}: 30 s. */
+  public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(30);
+  /** Default {@link Builder#maxScheduledWakes}: {@value}. */
+  public static final int DEFAULT_MAX_SCHEDULED_WAKES = 10_000;
+
+  /** The trigger's name on que_jobs; Que's own are que_job_notify and que_state_notify. */
+  static final String TRIGGER = "que_java_notify";
+
+  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** A wake for a job due later is this much after its run_at (plus the clock reading's error). */
+  private static final long SCHEDULE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+  private final DataSource dataSource;
+  private final Duration minReconnectDelay;
+  private final Duration maxReconnectDelay;
+  private final Duration healthCheckInterval;
+  private final int maxScheduledWakes;
+
+  private final AtomicLong notifications = new AtomicLong();
+  private final AtomicLong wakeups = new AtomicLong();
+  private final AtomicLong reconnects = new AtomicLong();
+  /** Wake-up deadlines (System.nanoTime) for jobs due later; only the listener thread touches it. */
+  private final TreeSet<Long> scheduled = new TreeSet<>();
+
+  private WorkerPool pool;
+  private String queue;
+  private Thread thread;
+  private volatile boolean running;
+  private volatile boolean listening;
+  private volatile Connection connection;
+  private volatile int backendPid;
+  private volatile String channel;
+  private volatile String schema;
+  /** Database clock minus this JVM's clock, and the round trip it was read with, in nanoseconds. */
+  private long clockOffsetNanos;
+  private long clockErrorNanos;
+  /** A connection opened and listening by {@link #start}, handed to the thread. */
+  private Connection handover;
+
+  private NotifyWakeups(Builder b) {
+    this.dataSource = b.dataSource;
+    this.minReconnectDelay = b.minReconnectDelay;
+    this.maxReconnectDelay = b.maxReconnectDelay;
+    this.healthCheckInterval = b.healthCheckInterval;
+    this.maxScheduledWakes = b.maxScheduledWakes;
+  }
+
+  /**
+   * Installs (or brings up to date) the {@code notify} extension in the schema the data source's
+   * connections resolve {@code que_jobs} in, with the default channel {@value #DEFAULT_CHANNEL}.
+   * Idempotent. Returns the channel.
+   */
+  public static String install(DataSource dataSource) {
+    return install(dataSource, DEFAULT_CHANNEL);
+  }
+
+  /**
+   * Installs (or brings up to date) the {@code notify} extension with the trigger sending on
+   * {@code channel} (a plain identifier: letters, digits and {@code _}, at most 63 characters, not
+   * starting with a digit). Idempotent: also puts right a trigger left on another channel, or one
+   * made before que_jobs moved between schema 3 and 4. Returns the channel.
+   *
+   * @throws IllegalArgumentException when the channel is not a plain identifier
+   * @throws QueException when there is no que_jobs table, or the database fails
+   */
+  public static String install(DataSource dataSource, String channel) {
+    Objects.requireNonNull(dataSource, "dataSource");
+    checkChannel(channel);
+    ExtensionMigrator.create(dataSource, EXTENSION).migrate();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(
+            "SELECT que_java_notify_install(to_regclass('que_jobs'), ?)")) {
+      ps.setString(1, channel);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    } catch (SQLException e) {
+      throw new QueException("installing the notify trigger failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Removes the extension: the trigger and its functions. que_jobs is left exactly as before. */
+  public static void uninstall(DataSource dataSource) {
+    ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
+  }
+
+  /** A listener with the default settings, for {@link WorkerPool.Builder#extension}. */
+  public static NotifyWakeups create(DataSource dataSource) {
+    return builder(dataSource).build();
+  }
+
+  /** A builder for a listener whose connections come from {@code dataSource}. */
+  public static Builder builder(DataSource dataSource) {
+    return new Builder(dataSource);
+  }
+
+  private static void checkChannel(String channel) {
+    if (channel == null || !IDENTIFIER.matcher(channel).matches()) {
+      throw new IllegalArgumentException("channel: '" + channel
+          + "' is not a plain identifier (letters, digits, _; at most 63; not starting with a digit)");
+    }
+  }
+
+  /**
+   * Checks the installation and starts listening: the first LISTEN happens before this returns when
+   * the database answers (otherwise the thread keeps trying in the background).
+   *
+   * @throws QueException when the extension is not installed for the pool's que_jobs
+   * @throws IllegalStateException when this instance was already started
+   */
+  @Override
+  public synchronized void start(WorkerPool pool) {
+    if (this.pool != null) {
+      throw new IllegalStateException("this NotifyWakeups was already started; create one per pool");
+    }
+    this.pool = Objects.requireNonNull(pool, "pool");
+    this.queue = pool.queue();
+    running = true;
+    Connection c = null;
+    try {
+      c = connect();
+      handover = c;
+    } catch (SQLException e) {
+      closeQuietly(c);
+      log.warn("pool '{}': cannot listen for new jobs yet ({}); retrying in the background, polling meanwhile",
+          pool.name(), e.getMessage());
+    } catch (RuntimeException e) {
+      closeQuietly(c);
+      running = false;
+      throw e;
+    }
+    thread = new Thread(this::run, "que-notify-" + pool.name());
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** Stops listening: aborts the listening connection and ends the thread. Idempotent. */
+  @Override
+  public void stop() {
+    Thread t;
+    synchronized (this) {
+      if (!running) {
+        return;
+      }
+      running = false;
+      t = thread;
+    }
+    abortQuietly(connection);
+    if (t != null) {
+      LockSupport.unpark(t);
+      try {
+        t.join(TimeUnit.SECONDS.toMillis(10));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    listening = false;
+  }
+
+  /** True while a connection LISTENs (false during a reconnect, and before start or after stop). */
+  public boolean isListening() {
+    return listening;
+  }
+
+  /** {@code pg_backend_pid()} of the listening session, or empty while none listens. */
+  public OptionalInt listenerPid() {
+    int pid = backendPid;
+    return listening && pid != 0 ? OptionalInt.of(pid) : OptionalInt.empty();
+  }
+
+  /** The channel listened on (read from the installed trigger), or null before the first LISTEN. */
+  public String channel() {
+    return channel;
+  }
+
+  /** Notifications received on the channel, for every queue and schema. */
+  public long notificationsReceived() {
+    return notifications.get();
+  }
+
+  /** Wake-ups sent to the pool: for jobs due now, at a scheduled run_at, and after each LISTEN. */
+  public long wakeups() {
+    return wakeups.get();
+  }
+
+  /** Times the listening connection was lost and opened again. */
+  public long reconnects() {
+    return reconnects.get();
+  }
+
+  @Override
+  public String toString() {
+    return "NotifyWakeups{channel=" + channel + ", queue='" + queue + "', listening=" + listening + "}";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The listener thread.
+
+  private void run() {
+    long delay = minReconnectDelay.toNanos();
+    boolean first = true;
+    while (running) {
+      Connection c = handover;
+      handover = null;
+      try {
+        if (c == null) {
+          c = connect();
+        }
+        connection = c;
+        if (!running) {
+          break;
+        }
+        listening = true;
+        if (!first) {
+          reconnects.incrementAndGet();
+          log.info("pool '{}': listening on {} again (backend {}); waking every worker for what was missed",
+              pool.name(), channel, backendPid);
+        } else {
+          log.debug("pool '{}': listening on {} (backend {})", pool.name(), channel, backendPid);
+        }
+        first = false;
+        delay = minReconnectDelay.toNanos();
+        wakeAll();
+        listen(c);
+      } catch (SQLException | RuntimeException e) {
+        if (running) {
+          log.warn("pool '{}': the connection listening on {} failed ({}); reconnecting in about {} ms, polling meanwhile",
+              pool.name(), channel, e.getMessage(), TimeUnit.NANOSECONDS.toMillis(delay));
+        }
+      } finally {
+        listening = false;
+        connection = null;
+        closeQuietly(c);
+      }
+      if (!running) {
+        break;
+      }
+      pause(delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1));
+      delay = Math.min(delay * 2, maxReconnectDelay.toNanos());
+    }
+    listening = false;
+  }
+
+  /** Opens a connection, checks the installation, measures the clock, and LISTENs. */
+  private Connection connect() throws SQLException {
+    Connection c = dataSource.getConnection();
+    try {
+      c.setAutoCommit(true);
+      readInstallation(c);
+      measureClock(c);
+      try (Statement st = c.createStatement()) {
+        st.execute("LISTEN \"" + channel + "\"");
+      }
+      c.unwrap(PGConnection.class);  // fail here, not in the loop, if the driver is not pgjdbc
+      return c;
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(c);
+      throw e;
+    }
+  }
+
+  /**
+   * Reads the channel and schema from the installed trigger. Missing on the first connection is a
+   * configuration error; missing later (uninstalled while running) keeps the last known channel.
+   */
+  private void readInstallation(Connection c) throws SQLException {
+    String sql = "SELECT n.nspname, encode(t.tgargs, 'escape'),\n"
+        + "  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attname IN ('job_id', 'id')\n"
+        + "     AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname DESC LIMIT 1),\n"
+        + "  pg_backend_pid()\n"
+        + "FROM (SELECT to_regclass('que_jobs') AS oid) r\n"
+        + "LEFT JOIN pg_class k ON k.oid = r.oid\n"
+        + "LEFT JOIN pg_namespace n ON n.oid = k.relnamespace\n"
+        + "LEFT JOIN pg_trigger t ON t.tgrelid = r.oid AND t.tgname = ?";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, TRIGGER);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        String foundSchema = rs.getString(1);
+        String args = rs.getString(2);
+        String idColumn = rs.getString(3);
+        backendPid = rs.getInt(4);
+        if (foundSchema == null) {
+          throw new QueException("there is no que_jobs table on the connection's search_path");
+        }
+        if (args == null) {
+          if (channel == null) {
+            throw new QueException("the notify extension is not installed for " + foundSchema
+                + ".que_jobs: call NotifyWakeups.install(dataSource) first");
+          }
+          log.warn("pool '{}': the notify trigger is gone from {}.que_jobs; still listening on {}",
+              pool.name(), foundSchema, channel);
+          schema = foundSchema;
+          return;
+        }
+        String[] parts = args.split("\\\\000", -1);
+        if (parts.length < 2 || !IDENTIFIER.matcher(parts[0]).matches()) {
+          throw new QueException("the notify trigger on " + foundSchema + ".que_jobs has unexpected arguments: " + args);
+        }
+        if (!parts[1].equals(idColumn)) {
+          log.warn("pool '{}': the notify trigger on {}.que_jobs names column {} but the table has {} (it moved"
+              + " between schema 3 and 4): its messages carry no queue, so every pool wakes; run"
+              + " NotifyWakeups.install(dataSource) again", pool.name(), foundSchema, parts[1], idColumn);
+        }
+        schema = foundSchema;
+        channel = parts[0];
+      }
+    }
+  }
+
+  private void measureClock(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT clock_timestamp()")) {
+      long before = System.nanoTime();
+      Instant jvmBefore = Instant.now();
+      OffsetDateTime db;
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        db = rs.getObject(1, OffsetDateTime.class);
+      }
+      long rtt = System.nanoTime() - before;
+      Instant jvmMid = jvmBefore.plusNanos(rtt / 2);
+      clockOffsetNanos = Duration.between(jvmMid, db.toInstant()).toNanos();
+      clockErrorNanos = rtt / 2;
+    }
+  }
+
+  /** Reads notifications until stop; returns only when stopping, throws when the connection fails. */
+  private void listen(Connection c) throws SQLException {
+    PGConnection pg = c.unwrap(PGConnection.class);
+    long checkEvery = healthCheckInterval.toNanos();
+    long lastHeard = System.nanoTime();
+    while (running) {
+      long now = System.nanoTime();
+      fireDue(now);
+      long until = lastHeard + checkEvery;
+      if (!scheduled.isEmpty()) {
+        until = Math.min(until, scheduled.first());
+      }
+      int waitMs = (int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(until - now + 999_999)));
+      PGNotification[] received = pg.getNotifications(waitMs);
+      now = System.nanoTime();
+      if (received != null && received.length > 0) {
+        lastHeard = now;
+        handle(received, now);
+      } else if (now - lastHeard >= checkEvery) {
+        // No traffic for a while: prove the session is alive (a silently dropped connection would
+        // otherwise look like a quiet queue), and read the clock again while at it.
+        measureClock(c);
+        lastHeard = System.nanoTime();
+      }
+    }
+  }
+
+  private void handle(PGNotification[] received, long now) {
+    boolean wake = false;
+    for (PGNotification n : received) {
+      if (!n.getName().equals(channel)) {
+        continue;
+      }
+      notifications.incrementAndGet();
+      Message m = Message.parse(n.getParameter());
+      if (m == null) {
+        log.debug("pool '{}': unreadable message on {}: {}", pool.name(), channel, n.getParameter());
+        continue;
+      }
+      if (m.schema() != null && !m.schema().equals(schema)) {
+        continue;
+      }
+      if (m.queue() != null && !m.queue().equals(queue)) {
+        continue;
+      }
+      if (m.runAt() == null) {
+        wake = true;
+        continue;
+      }
+      long dueIn = Duration.between(Instant.now().plusNanos(clockOffsetNanos), m.runAt()).toNanos();
+      if (dueIn <= 0) {
+        wake = true;
+      } else {
+        schedule(now + dueIn + SCHEDULE_MARGIN_NANOS + clockErrorNanos);
+      }
+    }
+    if (wake) {
+      wakeOne();
+    }
+  }
+
+  private void schedule(long deadline) {
+    if (maxScheduledWakes == 0) {
+      return;
+    }
+    if (scheduled.size() >= maxScheduledWakes) {
+      Long last = scheduled.last();
+      if (deadline >= last) {
+        return; // polling will find it
+      }
+      scheduled.remove(last);
+    }
+    scheduled.add(deadline);
+  }
+
+  private void fireDue(long now) {
+    boolean due = false;
+    while (!scheduled.isEmpty() && scheduled.first() - now <= 0) {
+      scheduled.pollFirst();
+      due = true;
+    }
+    if (due) {
+      wakeOne();
+    }
+  }
+
+  /** Waits out a reconnect delay, still firing the scheduled wake-ups that fall due meanwhile. */
+  private void pause(long nanos) {
+    long end = System.nanoTime() + nanos;
+    while (running) {
+      long now = System.nanoTime();
+      fireDue(now);
+      if (now - end >= 0) {
+        return;
+      }
+      long until = scheduled.isEmpty() ? end : Math.min(end, scheduled.first());
+      LockSupport.parkNanos(Math.max(1, until - now));
+    }
+  }
+
+  private void wakeOne() {
+    wakeups.incrementAndGet();
+    pool.wakeOne();
+  }
+
+  private void wakeAll() {
+    wakeups.incrementAndGet();
+    pool.wakeAll();
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException | RuntimeException ignored) {
+        // the connection is being discarded
+      }
+    }
+  }
+
+  /** Ends the session at once (unblocking a read in progress); a pool then discards the connection. */
+  private static void abortQuietly(Connection c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      Connection physical = c.isWrapperFor(PGConnection.class) ? (Connection) c.unwrap(PGConnection.class) : c;
+      physical.abort(Runnable::run);
+    } catch (SQLException | RuntimeException e) {
+      log.debug("aborting the listening connection failed: {}", e.toString());
+    }
+  }
+
+  /** One decoded payload; null fields mean "any" (queue, schema) or "now" (run_at). */
+  record Message(String schema, String queue, Instant runAt) {
+    static Message parse(String payload) {
+      if (payload == null || payload.isEmpty()) {
+        return null;
+      }
+      try {
+        JsonNode node = JSON.readTree(payload);
+        if (node == null || !node.isObject()) {
+          return null;
+        }
+        JsonNode s = node.get("schema");
+        JsonNode q = node.get("queue");
+        JsonNode r = node.get("run_at");
+        Instant runAt = r != null && r.isTextual() ? OffsetDateTime.parse(r.asText()).toInstant() : null;
+        return new Message(s != null && s.isTextual() ? s.asText() : null,
+            q != null && q.isTextual() ? q.asText() : null, runAt);
+      } catch (java.io.IOException | DateTimeParseException e) {
+        return null;
+      }
+    }
+  }
+
+  /** Settings for a {@link NotifyWakeups}; {@link #build()} returns an unstarted listener. */
+  public static final class Builder {
+    private final DataSource dataSource;
+    private Duration minReconnectDelay = DEFAULT_MIN_RECONNECT_DELAY;
+    private Duration maxReconnectDelay = DEFAULT_MAX_RECONNECT_DELAY;
+    private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
+    private int maxScheduledWakes = DEFAULT_MAX_SCHEDULED_WAKES;
+
+    private Builder(DataSource dataSource) {
+      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    /**
+     * The first wait before reconnecting after the listening connection failed; it doubles (with
+     * jitter) up to {@link #maxReconnectDelay}. Default: 100 ms. At least 1 ms.
+     */
+    public Builder minReconnectDelay(Duration delay) {
+      this.minReconnectDelay = positive("minReconnectDelay", delay);
+      return this;
+    }
+
+    /** The longest wait between reconnect attempts. Default: 10 s. At least the minimum. */
+    public Builder maxReconnectDelay(Duration delay) {
+      this.maxReconnectDelay = positive("maxReconnectDelay", delay);
+      return this;
+    }
+
+    /**
+     * After this long without a notification the listener runs one query on its connection, so
+     * that a silently dropped connection is noticed and replaced. Default: 30 s. At least 10 ms.
+     */
+    public Builder healthCheckInterval(Duration interval) {
+      Duration d = positive("healthCheckInterval", interval);
+      if (d.compareTo(Duration.ofMillis(10)) < 0) {
+        throw new IllegalArgumentException("healthCheckInterval: must be at least 10 ms, got " + d);
+      }
+      this.healthCheckInterval = d;
+      return this;
+    }
+
+    /**
+     * The most wake-ups kept for jobs due later; past it the latest are dropped and those jobs are
+     * found by polling. Default: {@value NotifyWakeups#DEFAULT_MAX_SCHEDULED_WAKES}. 0 schedules none.
+     */
+    public Builder maxScheduledWakes(int count) {
+      if (count < 0) {
+        throw new IllegalArgumentException("maxScheduledWakes: must be zero or more, got " + count);
+      }
+      this.maxScheduledWakes = count;
+      return this;
+    }
+
+    /** An unstarted listener; give it to {@link WorkerPool.Builder#extension}. */
+    public NotifyWakeups build() {
+      if (maxReconnectDelay.compareTo(minReconnectDelay) < 0) {
+        throw new IllegalArgumentException("maxReconnectDelay: must be at least minReconnectDelay ("
+            + minReconnectDelay + "), got " + maxReconnectDelay);
+      }
+      return new NotifyWakeups(this);
+    }
+
+    private static Duration positive(String name, Duration d) {
+      if (d == null) {
+        throw new IllegalArgumentException(name + ": must not be null");
+      }
+      if (d.compareTo(Duration.ofMillis(1)) < 0) {
+        throw new IllegalArgumentException(name + ": must be at least 1 ms, got " + d);
+      }
+      return d;
+    }
+  }
+}
