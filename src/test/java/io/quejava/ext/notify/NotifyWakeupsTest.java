@@ -1,0 +1,379 @@
+package io.quejava.ext.notify;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quejava.Client;
+import io.quejava.NewJob;
+import io.quejava.PgTest;
+import io.quejava.QueException;
+import io.quejava.WorkMap;
+import io.quejava.WorkerPool;
+import io.quejava.ext.ExtensionMigrator;
+import io.quejava.testing.Await;
+import io.quejava.testing.QueJobsListing;
+import io.quejava.testing.TestDatabase;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The notify extension on the classic table (schema 3); {@link ModernNotifyWakeupsTest} runs the
+ * same on schema 7. Every pool here polls only once a minute, so a job done within seconds was
+ * found because of a NOTIFY.
+ */
+@Timeout(120)
+class NotifyWakeupsTest extends PgTest {
+  static final Duration LONG_POLL = Duration.ofSeconds(60);
+  static final Duration DEADLINE = Duration.ofSeconds(10);
+
+  final List<WorkerPool> pools = new ArrayList<>();
+
+  @BeforeEach
+  void installed() {
+    NotifyWakeups.install(ds);
+  }
+
+  @AfterEach
+  void stopPools() {
+    pools.forEach(p -> p.shutdown(Duration.ofSeconds(10)));
+    pools.clear();
+  }
+
+  static final int WORKERS = 2;
+  static final AtomicInteger POOLS = new AtomicInteger();
+  /** The application_name of the last pool's worker sessions. */
+  String poolSessions;
+
+  /**
+   * A pool of two workers on {@code queue} whose handler for "Ping" reports the job id. Its workers
+   * connect with an application_name of their own, so {@link #awaitWorkersAsleep()} can see them.
+   */
+  WorkerPool pool(String queue, NotifyWakeups ext, Consumer<Long> onRun) throws SQLException {
+    poolSessions = "notify-test-" + ProcessHandle.current().pid() + "-" + POOLS.incrementAndGet();
+    PGSimpleDataSource workerDs = TestDatabase.endpoint().dataSource();
+    workerDs.setCurrentSchema(schema());
+    workerDs.setApplicationName(poolSessions);
+    WorkMap work = WorkMap.of("Ping", job -> onRun.accept(job.job().id()));
+    WorkerPool.Builder b = WorkerPool.builder(Client.create(workerDs), work)
+        .workers(WORKERS).queue(queue).wakeInterval(LONG_POLL);
+    if (ext != null) {
+      b.extension(ext);
+    }
+    WorkerPool p = b.build();
+    pools.add(p);
+    p.start();
+    return p;
+  }
+
+  /**
+   * Waits until every worker of the last pool sits idle with the lock walk as its last statement:
+   * each has looked for work, found none, and now sleeps until a wake-up (or the one-minute poll).
+   */
+  void awaitWorkersAsleep() {
+    Await.until(DEADLINE, "the workers to find no job and sleep", () -> uncheckedCount(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND state = 'idle'"
+            + " AND query LIKE 'WITH RECURSIVE walk%'", poolSessions) == WORKERS);
+  }
+
+  @Test
+  void aNotifyWakesAnIdleWorkerLongBeforeTheWakeInterval() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    ConcurrentHashMap<Long, CountDownLatch> ran = new ConcurrentHashMap<>();
+    pool("fast", ext, id -> ran.computeIfAbsent(id, k -> new CountDownLatch(1)).countDown());
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    assertEquals(NotifyWakeups.DEFAULT_CHANNEL, ext.channel());
+
+    for (int i = 0; i < 3; i++) {
+      // Every worker has looked, found nothing and sleeps for a minute: only a wake-up brings it in.
+      awaitWorkersAsleep();
+      long id = client.enqueue(NewJob.of("Ping").queue("fast")).id();
+      CountDownLatch done = ran.computeIfAbsent(id, k -> new CountDownLatch(1));
+      assertTrue(done.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "job " + i + " ran within " + DEADLINE);
+    }
+    assertTrue(ext.notificationsReceived() >= 3, "notifications: " + ext.notificationsReceived());
+  }
+
+  @Test
+  void withoutTheListenerTheSameJobWaitsForThePoll() throws Exception {
+    CountDownLatch first = new CountDownLatch(1);
+    CountDownLatch second = new CountDownLatch(2);
+    client.enqueue(NewJob.of("Ping").queue("slow"));
+    pool("slow", null, id -> {
+      first.countDown();
+      second.countDown();
+    });
+    assertTrue(first.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "the first walk finds a job enqueued before start");
+    awaitWorkersAsleep();
+    client.enqueue(NewJob.of("Ping").queue("slow"));
+    // The control for the test above: with a one-minute poll and no NOTIFY, nothing wakes the pool.
+    assertFalse(second.await(1500, TimeUnit.MILLISECONDS), "a job ran without a wake-up");
+  }
+
+  @Test
+  void aJobDueLaterWakesAWorkerAtItsRunAt() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    CountDownLatch warm = new CountDownLatch(1);
+    ConcurrentHashMap<Long, Instant> startedAt = new ConcurrentHashMap<>();
+    pool("later", ext, id -> {
+      startedAt.put(id, Instant.now());
+      warm.countDown();
+    });
+    client.enqueue(NewJob.of("Ping").queue("later"));
+    assertTrue(warm.await(DEADLINE.toSeconds(), TimeUnit.SECONDS));
+
+    awaitWorkersAsleep();
+    Instant runAt = Instant.ofEpochMilli(count("SELECT (extract(epoch FROM now()) * 1000)::bigint")).plusMillis(1500);
+    long id = client.enqueue(NewJob.of("Ping").queue("later").runAt(runAt)).id();
+    Await.until(DEADLINE, "the job due in 1.5 s to run", () -> startedAt.containsKey(id));
+    assertEquals(0, jobCount());
+  }
+
+  @Test
+  void messagesForOtherQueuesAndSchemasWakeNobody() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    pool("mine", ext, id -> { });
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    Await.until(DEADLINE, "the wake-up after LISTEN", () -> ext.wakeups() >= 1);
+    long wakeups = ext.wakeups();
+    long received = ext.notificationsReceived();
+
+    client.enqueue(NewJob.of("Ping").queue("theirs"));
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      st.execute("SELECT pg_notify('que_java_jobs', '{\"schema\":\"elsewhere\",\"queue\":\"mine\",\"run_at\":null,\"id\":1}')");
+    }
+    Await.until(DEADLINE, "both messages to arrive", () -> ext.notificationsReceived() >= received + 2);
+    assertEquals(wakeups, ext.wakeups(), "a message for another queue or schema woke the pool");
+
+    client.enqueue(NewJob.of("Ping").queue("mine"));
+    Await.until(DEADLINE, "a message for our queue to wake the pool", () -> ext.wakeups() > wakeups);
+  }
+
+  @Test
+  void reconnectsAfterItsConnectionIsKilledAndWakesEveryWorkerForWhatItMissed() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.builder(ds).minReconnectDelay(Duration.ofSeconds(3)).build();
+    ConcurrentHashMap<Long, Boolean> ran = new ConcurrentHashMap<>();
+    CountDownLatch warm = new CountDownLatch(1);
+    pool("lossy", ext, id -> {
+      ran.put(id, true);
+      warm.countDown();
+    });
+    client.enqueue(NewJob.of("Ping").queue("lossy"));
+    assertTrue(warm.await(DEADLINE.toSeconds(), TimeUnit.SECONDS));
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    int oldPid = ext.listenerPid().orElseThrow();
+
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      st.execute("SELECT pg_terminate_backend(" + oldPid + ")");
+    }
+    Await.until(DEADLINE, "the listener to notice the loss", () -> !ext.isListening());
+    awaitWorkersAsleep();
+    // Nobody listens for the next 1.5 to 3 seconds: this job's NOTIFY is lost, and only the
+    // wake-up after the reconnect (or the poll, a minute away) can bring it in.
+    long id = client.enqueue(NewJob.of("Ping").queue("lossy")).id();
+    assertFalse(ext.isListening(), "the listener came back before the job was enqueued");
+    Await.until(Duration.ofSeconds(15), "the job enqueued while nobody listened to run", () -> ran.containsKey(id));
+    assertTrue(ext.isListening());
+    assertEquals(1, ext.reconnects());
+    assertNotEquals(oldPid, ext.listenerPid().orElseThrow());
+
+    awaitWorkersAsleep();
+    long next = client.enqueue(NewJob.of("Ping").queue("lossy")).id();
+    Await.until(DEADLINE, "a job to run by NOTIFY on the new connection", () -> ran.containsKey(next));
+  }
+
+  @Test
+  void stopEndsTheListeningSession() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    WorkerPool p = pool("stopping", ext, id -> { });
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    int pid = ext.listenerPid().orElseThrow();
+    p.shutdown(Duration.ofSeconds(10));
+    assertFalse(ext.isListening());
+    Await.until(DEADLINE, "the listening session to end",
+        () -> uncheckedCount("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", pid) == 0);
+  }
+
+  @Test
+  void aPoolStartFailsClearlyWhenTheExtensionIsNotInstalled() {
+    NotifyWakeups.uninstall(ds);
+    WorkerPool p = WorkerPool.builder(client, WorkMap.of("Ping", j -> { }))
+        .queue("none").wakeInterval(LONG_POLL).extension(NotifyWakeups.create(ds)).build();
+    pools.add(p);
+    QueException e = assertThrows(QueException.class, p::start);
+    assertTrue(e.getMessage().contains("NotifyWakeups.install"), e.getMessage());
+  }
+
+  @Test
+  void theChannelIsAnOptionAndTheListenerReadsItFromTheTrigger() throws Exception {
+    assertEquals("billing_jobs", NotifyWakeups.install(ds, "billing_jobs"));
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    CountDownLatch ran = new CountDownLatch(2);
+    pool("chan", ext, id -> ran.countDown());
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    assertEquals("billing_jobs", ext.channel());
+    client.enqueue(NewJob.of("Ping").queue("chan"));
+    Await.until(DEADLINE, "the first job to run", () -> ran.getCount() == 1);
+    client.enqueue(NewJob.of("Ping").queue("chan"));
+    assertTrue(ran.await(DEADLINE.toSeconds(), TimeUnit.SECONDS));
+    assertEquals(NotifyWakeups.DEFAULT_CHANNEL, NotifyWakeups.install(ds));
+  }
+
+  @Test
+  void badOptionsAreRefusedNamingTheOption() {
+    assertMessageStarts("channel:", () -> NotifyWakeups.install(ds, "bad-channel"));
+    assertMessageStarts("channel:", () -> NotifyWakeups.install(ds, "x".repeat(64)));
+    assertMessageStarts("channel:", () -> NotifyWakeups.install(ds, "1abc"));
+    assertMessageStarts("channel:", () -> NotifyWakeups.install(ds, null));
+    assertMessageStarts("minReconnectDelay:", () -> NotifyWakeups.builder(ds).minReconnectDelay(Duration.ZERO));
+    assertMessageStarts("maxReconnectDelay:", () -> NotifyWakeups.builder(ds).maxReconnectDelay(null));
+    assertMessageStarts("maxReconnectDelay:", () -> NotifyWakeups.builder(ds)
+        .minReconnectDelay(Duration.ofSeconds(5)).maxReconnectDelay(Duration.ofSeconds(1)).build());
+    assertMessageStarts("healthCheckInterval:", () -> NotifyWakeups.builder(ds).healthCheckInterval(Duration.ofMillis(5)));
+    assertMessageStarts("maxScheduledWakes:", () -> NotifyWakeups.builder(ds).maxScheduledWakes(-1));
+  }
+
+  @Test
+  void theTriggerNeverFailsAnInsertAndSaysNoQueueWhenTheQueueIsTooLongToSend() throws Exception {
+    Assumptions.assumeFalse(modern(), "schema 4-7 limit queue names to 100 characters");
+    try (Connection c = ds.getConnection()) {
+      PGConnection pg = c.unwrap(PGConnection.class);
+      try (Statement st = c.createStatement()) {
+        st.execute("LISTEN que_java_jobs");
+      }
+      String longQueue = "é".repeat(5000); // 10,000 bytes: too long for an 8000-byte payload
+      long id = insertAsRubyInto(longQueue);
+      long id2 = insertAsRubyInto("short");
+      List<String> payloads = drain(pg, 2, schema());
+      assertEquals(2, payloads.size(), payloads.toString());
+      assertFalse(payloads.get(0).contains("\"queue\""), payloads.get(0));
+      assertTrue(payloads.get(0).contains("\"id\" : " + id), payloads.get(0));
+      NotifyWakeups.Message m = NotifyWakeups.Message.parse(payloads.get(1));
+      assertEquals("short", m.queue());
+      assertEquals(one("SELECT current_schema()"), m.schema());
+      assertTrue(payloads.get(1).contains("\"id\" : " + id2), payloads.get(1));
+      assertNull(NotifyWakeups.Message.parse(payloads.get(0)).queue());
+    }
+    assertEquals(2, jobCount());
+  }
+
+  @Test
+  void queJavaSkipNotifySilencesOurTrigger() throws Exception {
+    try (Connection c = ds.getConnection()) {
+      PGConnection pg = c.unwrap(PGConnection.class);
+      try (Statement st = c.createStatement()) {
+        st.execute("LISTEN que_java_jobs");
+      }
+      try (Connection w = ds.getConnection(); Statement st = w.createStatement()) {
+        w.setAutoCommit(false);
+        st.execute("SET LOCAL que_java.skip_notify TO true");
+        client.enqueue(w, NewJob.of("Silent").queue("skip"));
+        w.commit();
+      }
+      client.enqueue(NewJob.of("Loud").queue("skip"));
+      List<String> payloads = drain(pg, 1, schema());
+      assertEquals(1, payloads.size(), payloads.toString());
+      assertTrue(payloads.get(0).contains("\"queue\" : \"skip\""));
+      assertEquals(2, jobCount());
+    }
+  }
+
+  @Test
+  void migrationUpDownUpLeavesQueJobsUntouched() throws Exception {
+    NotifyWakeups.uninstall(ds);
+    List<String> before = QueJobsListing.of(ds);
+    assertTrue(before.stream().noneMatch(l -> l.contains("que_java")), before.toString());
+
+    assertEquals(NotifyWakeups.DEFAULT_CHANNEL, NotifyWakeups.install(ds));
+    List<String> up = QueJobsListing.of(ds);
+    assertEquals(1, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+    assertTrue(up.stream().anyMatch(l -> l.startsWith("trigger que_java_notify ")), up.toString());
+    assertEquals(before, withoutOurs(up), "installing changed something of que_jobs besides adding the trigger");
+
+    NotifyWakeups.uninstall(ds);
+    assertEquals(before, QueJobsListing.of(ds), "uninstalling left que_jobs different");
+    assertEquals(0, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+
+    NotifyWakeups.install(ds);
+    assertEquals(up, QueJobsListing.of(ds), "installing again gave another catalog");
+    assertEquals(1, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+  }
+
+  static List<String> withoutOurs(List<String> catalog) {
+    return QueJobsListing.without(catalog, l -> l.startsWith("trigger que_java_notify "));
+  }
+
+  String schema() throws SQLException {
+    return (String) one("SELECT current_schema()");
+  }
+
+  /** Inserts one job into {@code queue} as this schema's Ruby Que would (que-go's insert is the same on 3). */
+  long insertAsRubyInto(String queue) throws SQLException {
+    String sql = modern()
+        ? "INSERT INTO que_jobs (queue, priority, run_at, job_class, args, kwargs, data, job_schema_version)"
+            + " VALUES (?, 100, now(), 'FromRuby', '[]', '{}', '{}', 2) RETURNING id"
+        : "INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES (?, 100, now(), 'FromRuby', '[]')"
+            + " RETURNING job_id";
+    return count(sql, queue);
+  }
+
+  /**
+   * Reads the que_java_jobs messages about {@code schema} (channels are shared by the whole
+   * database, and other test classes run beside this one) until {@code n} arrived and then a quiet
+   * second passed, or ten seconds in all.
+   */
+  static List<String> drain(PGConnection pg, int n, String schema) throws SQLException {
+    List<String> out = new ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      PGNotification[] got = pg.getNotifications(out.size() >= n ? 1000 : 200);
+      if (got == null || got.length == 0) {
+        if (out.size() >= n) {
+          break;
+        }
+        continue;
+      }
+      for (PGNotification g : got) {
+        NotifyWakeups.Message m = NotifyWakeups.Message.parse(g.getParameter());
+        if (g.getName().equals(NotifyWakeups.DEFAULT_CHANNEL) && m != null && schema.equals(m.schema())) {
+          out.add(g.getParameter());
+        }
+      }
+    }
+    return out;
+  }
+
+  long uncheckedCount(String query, Object... params) {
+    try {
+      return count(query, params);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void assertMessageStarts(String prefix, org.junit.jupiter.api.function.Executable call) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+    assertTrue(e.getMessage().startsWith(prefix), e.getMessage());
+  }
+}
