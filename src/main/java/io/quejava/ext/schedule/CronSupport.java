@@ -23,8 +23,8 @@ final class CronSupport {
    */
   static Timing parse(String expression, ZoneId zone) {
     if (!AVAILABLE) {
-      throw new IllegalStateException("cron: cron schedules need com.cronutils:cron-utils (9.2.x) on the class path;"
-          + " add the dependency, or use an interval schedule");
+      throw new IllegalStateException("cron: cron schedules need com.cronutils:cron-utils (9.2.x) on the class path"
+          + " (on the module path: requires com.cronutils); add the dependency, or use an interval schedule");
     }
     return CronTiming.parse(expression, zone);
   }
