@@ -6,86 +6,13 @@
 # Que's worker pool (Que.mode = :async) and its Job#_run/destroy/error handling.
 
 require "logger"
+require_relative "support"
 
 module CompatPeer
-  # SQL shared by the job classes below.
-  COMPAT_RUNS_DDL = <<~SQL
-    CREATE TABLE IF NOT EXISTS compat_runs (
-      job_id      bigint,
-      peer        text,
-      job_class   text,
-      args        text,
-      error_count int,
-      started_at  timestamptz,
-      finished_at timestamptz
-    )
-  SQL
-
   COMPAT_RUNS_INSERT = <<~SQL
     INSERT INTO compat_runs (job_id, peer, job_class, args, error_count, started_at, finished_at)
     VALUES ($1, 'ruby', $2, $3, $4, $5, clock_timestamp())
   SQL
-
-  # Minimal thread-safe, re-entrant connection pool, used only when the
-  # connection_pool gem is not installed. Que 0.14's ConnectionPool adapter
-  # needs nothing but #with, and must be re-entrant per thread (Job.work checks
-  # a connection out and every Que.execute inside checks out again).
-  class SimplePool
-    def initialize(size:, &factory)
-      @size = size
-      @factory = factory
-      @key = :"compat_peer_pool_#{object_id}"
-      @all = []
-      @idle = []
-      @mutex = Mutex.new
-      @available = ConditionVariable.new
-    end
-
-    def with
-      held = Thread.current[@key]
-      return yield(held) if held
-
-      conn = checkout
-      Thread.current[@key] = conn
-      begin
-        yield conn
-      ensure
-        Thread.current[@key] = nil
-        checkin(conn)
-      end
-    end
-
-    def shutdown
-      @mutex.synchronize do
-        @all.each { |c| yield c }
-        @all.clear
-        @idle.clear
-      end
-    end
-
-    private
-
-    def checkout
-      @mutex.synchronize do
-        loop do
-          return @idle.pop unless @idle.empty?
-          if @all.size < @size
-            conn = @factory.call
-            @all << conn
-            return conn
-          end
-          @available.wait(@mutex)
-        end
-      end
-    end
-
-    def checkin(conn)
-      @mutex.synchronize do
-        @idle.push(conn)
-        @available.signal
-      end
-    end
-  end
 
   module Que0
     SCHEMA_VERSION = 3
@@ -133,22 +60,13 @@ module CompatPeer
       conn&.close
     end
 
-    def new_pool(url, size)
-      begin
-        require "connection_pool"
-      rescue LoadError
-        return SimplePool.new(size: size) { connect(url) }
-      end
-      ::ConnectionPool.new(size: size, timeout: 60) { connect(url) }
-    end
-
     def work(url, o)
       monitor = connect(url) # also fails fast on a bad URL / unreachable server
       monitor.exec("SET client_min_messages TO warning") # no "already exists" NOTICE
       monitor.exec(COMPAT_RUNS_DDL)
       queue = o[:queue] || ""
 
-      pool = new_pool(url, o[:workers] + 2)
+      pool = CompatPeer.new_pool(o[:workers] + 2) { connect(url) }
       Que.adapter = Que::Adapters::ConnectionPool.new(pool)
       version = Que.db_version
       raise "que_jobs is at schema version #{version}, expected #{SCHEMA_VERSION} (run `peer migrate`)" unless version == SCHEMA_VERSION
