@@ -6,9 +6,11 @@
 #
 #   peer migrate --url URL
 #   peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]
-#                [--priority P] [--run-at ISO8601] [--count N]
+#                [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]
 #   peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]
-#                [--interval-ms MS]
+#                [--interval-ms MS] [--no-listen]
+#
+# --kwargs and --no-listen exist on the que2 target only.
 #
 # Exit codes: 0 ok, 1 runtime/connection error, 2 bad flags, 3 skipped.
 
@@ -27,10 +29,10 @@ module CompatPeer
 
   # Supported que targets. A target names the file under lib/compat_peer that
   # implements migrate/enqueue/work against that que generation, and the que
-  # versions it accepts. To add que 2.4.x later: add "2.4" => {...} here, a
-  # lib/compat_peer/que2.rb, and a branch in the `peer` script.
+  # versions it accepts.
   TARGETS = {
     "0.14.3" => { file: "que0", version: /\A0\.14\./ },
+    "que2" => { file: "que2", version: /\A2\.([4-9]|\d{2,})\./ },
   }.freeze
 
   # Flags per command: name => :value or :switch.
@@ -39,10 +41,11 @@ module CompatPeer
     "enqueue" => {
       "url" => :value, "class" => :value, "args" => :value, "args-file" => :value,
       "queue" => :value, "priority" => :value, "run-at" => :value, "count" => :value,
+      "kwargs" => :value,
     },
     "work" => {
       "url" => :value, "queue" => :value, "workers" => :value, "until-empty" => :switch,
-      "seconds" => :value, "interval-ms" => :value,
+      "seconds" => :value, "interval-ms" => :value, "no-listen" => :switch,
     },
   }.freeze
 
@@ -54,6 +57,11 @@ module CompatPeer
     spec = COMMANDS[command] or raise UsageError, "unknown command #{command.inspect}"
     opts = parse_flags(argv.drop(1), spec)
     raise UsageError, "--url is required" unless opts["url"]
+    unless target_name == "que2"
+      %w[kwargs no-listen].each do |flag|
+        raise UsageError, "--#{flag} needs the que2 target (que #{target_name} has none)" if opts[flag]
+      end
+    end
 
     target = load_que
     case command
@@ -119,14 +127,14 @@ module CompatPeer
       else
         opts["args"] || "[]"
       end
-    text = text.dup.force_encoding(Encoding::UTF_8)
-    raise UsageError, "args are not valid UTF-8" unless text.valid_encoding?
-    args = begin
-      JSON.parse(text, create_additions: false)
-    rescue JSON::ParserError => e
-      raise UsageError, "args are not valid JSON: #{e.message.lines.first.strip}"
-    end
+    args = parse_json("args", text)
     raise UsageError, "args must be a JSON array" unless args.is_a?(Array)
+
+    kwargs = nil
+    if opts["kwargs"]
+      kwargs = parse_json("kwargs", opts["kwargs"])
+      raise UsageError, "kwargs must be a JSON object" unless kwargs.is_a?(Hash)
+    end
 
     run_at = nil
     if opts["run-at"]
@@ -144,7 +152,16 @@ module CompatPeer
       priority: integer(opts, "priority"),
       run_at: run_at,
       count: integer(opts, "count", min: 1) || 1,
+      kwargs: kwargs,
     }
+  end
+
+  def parse_json(what, text)
+    text = text.dup.force_encoding(Encoding::UTF_8)
+    raise UsageError, "#{what} are not valid UTF-8" unless text.valid_encoding?
+    JSON.parse(text, create_additions: false)
+  rescue JSON::ParserError => e
+    raise UsageError, "#{what} are not valid JSON: #{e.message.lines.first.strip}"
   end
 
   def work_options(opts)
@@ -157,26 +174,33 @@ module CompatPeer
       until_empty: !!opts["until-empty"],
       seconds: number(opts, "seconds"),
       interval: (integer(opts, "interval-ms", min: 1) || 100) / 1000.0,
+      listen: !opts["no-listen"],
     }
+  end
+
+  def target_name
+    ENV.fetch("QUE_PEER_TARGET", "0.14.3")
   end
 
   # Loads que as located by the `peer` script and returns the target module.
   def load_que
-    target_name = ENV.fetch("QUE_PEER_TARGET", "0.14.3")
     target = TARGETS[target_name] or raise UsageError, "unsupported que target #{target_name.inspect}"
 
     case ENV["QUE_PEER_SOURCE"]
     when "bundler" then nil # bundler/setup already required at the top
-    when "gem"     then gem "que", "= #{target_name}"
-    when "lib"     then $LOAD_PATH.unshift(File.expand_path(ENV.fetch("QUE_RUBY_LIB")))
+    when "gem"     then gem "que", ENV.fetch("QUE_PEER_GEM_REQ")
+    when "lib"     then $LOAD_PATH.unshift(File.expand_path(ENV.fetch("QUE_PEER_LIB")))
     else
-      # Run directly (not via `peer`): try QUE_RUBY_LIB, else whatever `require` finds.
-      $LOAD_PATH.unshift(File.expand_path(ENV["QUE_RUBY_LIB"])) if ENV["QUE_RUBY_LIB"]
+      # Run directly (not via `peer`): try the target's lib variable, else whatever `require` finds.
+      lib = ENV[target_name == "que2" ? "QUE_RUBY2_LIB" : "QUE_RUBY_LIB"]
+      $LOAD_PATH.unshift(File.expand_path(lib)) if lib
     end
     require "que"
 
-    unless Que::Version =~ target[:version]
-      raise "loaded que #{Que::Version} from #{$LOADED_FEATURES.grep(%r{/que\.rb\z}).first}, " \
+    # que 0.x names its version Que::Version, que 1.x/2.x Que::VERSION.
+    version = %i[VERSION Version].find { |c| Que.const_defined?(c, false) }&.then { |c| Que.const_get(c) }
+    unless version =~ target[:version]
+      raise "loaded que #{version} from #{$LOADED_FEATURES.grep(%r{/que\.rb\z}).first}, " \
             "but target #{target_name} needs #{target[:version].source}"
     end
 
