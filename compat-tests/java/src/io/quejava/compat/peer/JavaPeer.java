@@ -45,39 +45,59 @@ import org.postgresql.ds.PGSimpleDataSource;
  * peers (see compat-tests/README.md), driving que-java's public API only.
  *
  * <pre>
- * peer migrate --url URL
+ * peer migrate --url URL [--version N]
  * peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]
- *              [--priority P] [--run-at ISO8601] [--count N]
+ *              [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]
  * peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S] [--interval-ms MS]
  * </pre>
+ *
+ * The client detects the table's schema (3, or 4 to 7 for Que 1.x/2.x), so the same commands work
+ * on either; {@code --version} and {@code --kwargs} only make sense for the modern one.
  *
  * Exit codes: 0 ok, 1 database or runtime error, 2 bad command line.
  */
 public final class JavaPeer {
   static final String USAGE = String.join("\n",
       "usage:",
-      "  peer migrate --url URL",
+      "  peer migrate --url URL [--version N]",
       "  peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]",
-      "               [--priority P] [--run-at ISO8601] [--count N]",
+      "               [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]",
       "  peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]",
       "               [--interval-ms MS]",
       "");
 
   static final String CREATE_COMPAT_RUNS = "CREATE TABLE IF NOT EXISTS compat_runs (\n"
-      + "  job_id      bigint,\n"
-      + "  peer        text,\n"
-      + "  job_class   text,\n"
-      + "  args        text,\n"
-      + "  error_count int,\n"
-      + "  started_at  timestamptz,\n"
-      + "  finished_at timestamptz\n"
+      + "  job_id               bigint,\n"
+      + "  peer                 text,\n"
+      + "  job_class            text,\n"
+      + "  args                 text,\n"
+      + "  error_count          int,\n"
+      + "  started_at           timestamptz,\n"
+      + "  finished_at          timestamptz,\n"
+      + "  kwargs               text,\n"
+      + "  last_error           text,\n"
+      + "  last_error_backtrace text\n"
       + ")";
 
-  static final String INSERT_COMPAT_RUN = "INSERT INTO compat_runs"
-      + " (job_id, peer, job_class, args, error_count, started_at, finished_at)"
-      + " VALUES (?, 'java', ?, ?, ?, ?, clock_timestamp())";
+  /** Columns a compat_runs created by an older peer (que-go) lacks. */
+  static final List<String> LATER_COLUMNS = List.of("kwargs", "last_error", "last_error_backtrace");
 
-  static final String COUNT_READY = "SELECT count(*) FROM que_jobs WHERE queue = ? AND run_at <= now()";
+  static final String COMPAT_RUNS_COLUMNS = "SELECT attname FROM pg_attribute"
+      + " WHERE attrelid = 'compat_runs'::regclass AND attnum > 0 AND NOT attisdropped";
+
+  static final String INSERT_COMPAT_RUN = "INSERT INTO compat_runs"
+      + " (job_id, peer, job_class, args, kwargs, error_count, last_error, last_error_backtrace, started_at, finished_at)"
+      + " VALUES (?, 'java', ?, ?, ?, ?, ?, ?, ?, clock_timestamp())";
+
+  /** Schema 3: every row is a job still to run (locked ones included). */
+  static final String COUNT_READY_CLASSIC = "SELECT count(*) FROM que_jobs WHERE queue = ? AND run_at <= now()";
+
+  /** Schema 4: finished and expired rows stay in the table. */
+  static final String COUNT_READY_MODERN = "SELECT count(*) FROM que_jobs WHERE queue = ? AND run_at <= now()"
+      + " AND finished_at IS NULL AND expired_at IS NULL";
+
+  /** Schema 5-7: and jobs of another job schema version are not ours to run. */
+  static final String COUNT_READY_VERSIONED = COUNT_READY_MODERN + " AND job_schema_version = ?";
 
   /** Jobs at most this many per enqueueAll statement. */
   static final int BATCH = 1000;
@@ -125,10 +145,10 @@ public final class JavaPeer {
     String[] rest = java.util.Arrays.copyOfRange(argv, 1, argv.length);
     switch (command) {
       case "migrate":
-        return migrate(Flags.parse(rest, Set.of("url"), Set.of()));
+        return migrate(Flags.parse(rest, Set.of("url", "version"), Set.of()));
       case "enqueue":
         return enqueue(Flags.parse(rest,
-            Set.of("url", "class", "args", "args-file", "queue", "priority", "run-at", "count"), Set.of()));
+            Set.of("url", "class", "args", "args-file", "queue", "priority", "run-at", "count", "kwargs"), Set.of()));
       case "work":
         return work(Flags.parse(rest,
             Set.of("url", "queue", "workers", "seconds", "interval-ms"), Set.of("until-empty")));
@@ -139,9 +159,15 @@ public final class JavaPeer {
 
   // ------------------------------------------------------------------ migrate
 
+  /** {@code Migrator.migrate()} (schema 3 on an empty database), or {@code migrateTo(N)} with --version. */
   static int migrate(Flags f) throws UsageError {
     PGSimpleDataSource ds = dataSource(f.required("url"));
-    Migrator.create(ds).migrate();
+    Migrator migrator = Migrator.create(ds);
+    if (f.has("version")) {
+      migrator.migrateTo(f.integer("version", Migrator.DEFAULT_VERSION, 0, Migrator.NEWEST_VERSION));
+    } else {
+      migrator.migrate();
+    }
     System.out.println("migrated");
     return 0;
   }
@@ -181,6 +207,9 @@ public final class JavaPeer {
       }
       if (f.has("run-at")) {
         job = job.runAt(parseRunAt(f.get("run-at")));
+      }
+      if (f.has("kwargs")) {
+        job = job.kwargsJson(f.get("kwargs"));
       }
     } catch (IllegalArgumentException e) {
       throw new UsageError(e.getMessage());
@@ -237,7 +266,6 @@ public final class JavaPeer {
 
   static int work(Flags f) throws UsageError, SQLException, InterruptedException {
     PGSimpleDataSource ds = dataSource(f.required("url"));
-    String queue = f.has("queue") ? f.get("queue") : "";
     int workers = f.integer("workers", 2, 1, 1000);
     int intervalMs = f.integer("interval-ms", 100, 1, Integer.MAX_VALUE);
     boolean untilEmpty = f.switchOn("until-empty");
@@ -259,16 +287,26 @@ public final class JavaPeer {
     }
     Duration interval = Duration.ofMillis(intervalMs);
 
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      st.execute("SET client_min_messages TO warning");
-      st.execute(CREATE_COMPAT_RUNS);
+    try (Connection c = ds.getConnection()) {
+      createCompatRuns(c);
     }
 
     Client client = Client.create(ds);
+    // No --queue: the library's default queue ('' on schema 3, 'default' on 4-7).
+    String queue = f.has("queue") ? f.get("queue") : client.defaultQueue();
+    Integer jobSchemaVersion = client.jobSchemaVersion();
+    String countReady = jobSchemaVersion != null ? COUNT_READY_VERSIONED
+        : client.hasOutcomeColumns() ? COUNT_READY_MODERN : COUNT_READY_CLASSIC;
     WorkMap map = WorkMap.builder()
         .put("CompatRecord", job -> record(job, Instant.now()))
         .put("CompatFail", job -> {
           throw new RuntimeException("compat failure from java");
+        })
+        .put("CompatFailOnce", job -> {
+          if (job.job().errorCount() == 0) {
+            throw new RuntimeException("compat failure from java");
+          }
+          record(job, Instant.now());
         })
         .put("CompatSleep", JavaPeer::sleepThenRecord)
         .put("CompatNoop", job -> { })
@@ -305,7 +343,7 @@ public final class JavaPeer {
     pool.start();
     int code = 0;
     try {
-      waitForStop(ds, queue, untilEmpty, runForNanos, interval, stop, start);
+      waitForStop(ds, countReady, queue, jobSchemaVersion, untilEmpty, runForNanos, interval, stop, start);
     } catch (SQLException e) {
       System.err.println("peer: database error: " + e.getMessage());
       code = 1;
@@ -335,8 +373,9 @@ public final class JavaPeer {
   }
 
   /** Blocks until the queue has no ready job (--until-empty), --seconds passed, or a signal came. */
-  static void waitForStop(PGSimpleDataSource ds, String queue, boolean untilEmpty, long runForNanos,
-      Duration interval, CountDownLatch stop, long start) throws SQLException, InterruptedException {
+  static void waitForStop(PGSimpleDataSource ds, String countReady, String queue, Integer jobSchemaVersion,
+      boolean untilEmpty, long runForNanos, Duration interval, CountDownLatch stop, long start)
+      throws SQLException, InterruptedException {
     if (!untilEmpty) {
       if (runForNanos >= 0) {
         stop.await(Math.max(0, runForNanos - (System.nanoTime() - start)), TimeUnit.NANOSECONDS);
@@ -345,8 +384,11 @@ public final class JavaPeer {
       }
       return;
     }
-    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(COUNT_READY)) {
+    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(countReady)) {
       ps.setString(1, queue);
+      if (jobSchemaVersion != null) {
+        ps.setInt(2, jobSchemaVersion);
+      }
       while (true) {
         long ready;
         try (ResultSet rs = ps.executeQuery()) {
@@ -358,6 +400,28 @@ public final class JavaPeer {
         }
         if (stop.await(interval.toNanos(), TimeUnit.NANOSECONDS)) {
           return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Creates compat_runs, or adds the later columns to one that lacks them (only then, so that peers
+   * running side by side don't queue behind each other's table locks).
+   */
+  static void createCompatRuns(Connection c) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute("SET client_min_messages TO warning");
+      st.execute(CREATE_COMPAT_RUNS);
+      Set<String> present = new java.util.HashSet<>();
+      try (ResultSet rs = st.executeQuery(COMPAT_RUNS_COLUMNS)) {
+        while (rs.next()) {
+          present.add(rs.getString(1));
+        }
+      }
+      for (String column : LATER_COLUMNS) {
+        if (!present.contains(column)) {
+          st.execute("ALTER TABLE compat_runs ADD COLUMN IF NOT EXISTS " + column + " text");
         }
       }
     }
@@ -390,8 +454,11 @@ public final class JavaPeer {
         ps.setLong(1, job.id());
         ps.setString(2, job.jobClass());
         ps.setString(3, job.argsJson());
-        ps.setInt(4, job.errorCount());
-        ps.setTimestamp(5, Timestamp.from(started));
+        ps.setString(4, job.kwargsJson());
+        ps.setInt(5, job.errorCount());
+        ps.setString(6, job.lastError());
+        ps.setString(7, job.lastErrorBacktrace());
+        ps.setTimestamp(8, Timestamp.from(started));
         ps.executeUpdate();
       }
       locked.delete();
