@@ -54,6 +54,33 @@ final class ArgsCorpus {
   /** A short Unicode array to pass on the command line (--args). */
   static final String INLINE = "[\"inline ünïcödé 日本 😀 עברית\",9007199254740993,{\"k\":[null,1.5]}]";
 
+  /**
+   * Keyword arguments (schema 6-7, Que 2.x's {@code run(*args, **kwargs)}): Unicode keys and values,
+   * integers beyond 2^53 and 2^64, decimals, nesting, null, empty containers.
+   */
+  static final String KWARGS = "{"
+      + "\"text\":\"ünï 日本 😀 👩‍👩‍👧‍👦 \u200fעברית\","
+      + "\"big\":9007199254740993,"
+      + "\"huge\":123456789012345678901234567890,"
+      + "\"dec\":1.10,"
+      + "\"pi\":3.14159265358979323846264338327950288,"
+      + "\"nested\":{\"ключ 🔑\":[1,[2,{\"deep\":null}]],\"empty\":{},\"list\":[]},"
+      + "\"flag\":false,"
+      + "\"none\":null,"
+      + "\"escapes\":\"quote \\\" backslash \\\\ tab \\t \\u00e9\""
+      + "}";
+
+  /** Keyword arguments as Java values, written by Jackson through {@code NewJob.kwargs(...)}. */
+  static Map<String, Object> javaKwargs() {
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("when", "2024-01-02T03:04:05.123456Z");
+    map.put("amount", new BigDecimal("12345.678901234567890123"));
+    map.put("count", Long.MAX_VALUE);
+    map.put("ids", List.of(9007199254740993L, new BigInteger("18446744073709551616")));
+    map.put("ünï", Arrays.asList("çödé 😀", null, Map.of()));
+    return map;
+  }
+
   /** Java values written by Jackson through {@code NewJob.of(...)}. */
   static List<Object> javaValues() {
     Map<String, Object> map = new LinkedHashMap<>();

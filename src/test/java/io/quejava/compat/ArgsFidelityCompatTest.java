@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Scenarios 1 and 2: job args cross the language boundary intact, both ways: Unicode of every kind,
  * integers beyond 2^53 and 2^64, decimals, nesting, null, empty containers, a 1 MB string (through
- * --args-file).
+ * --args-file). With a peer on schema 7 (Ruby que2), kwargs make the same trip, both ways, and a job
+ * enqueued without them arrives with {@code {}}.
  */
 @Tag("compat")
 @Timeout(120)
@@ -32,17 +33,22 @@ class ArgsFidelityCompatTest extends CompatTestBase {
     CompatMatrix.cell(Scenario.ARGS_JAVA_TO_PEER, CompatMatrix.pair(peer), () -> {
       peer.require();
       try (CompatDb db = CompatDb.create("args_j2" + peer.name)) {
-        Client client = javaSchema(db);
+        Client client = javaSchema(db, peer);
         Map<Long, String> expected = new LinkedHashMap<>();
+        Map<Long, String> kwargs = new LinkedHashMap<>();
         Map<Long, String> label = new LinkedHashMap<>();
 
-        Job raw = client.enqueue(NewJob.ofJson("CompatRecord", ArgsCorpus.VALUES));
-        assertEquals(ArgsCorpus.VALUES, raw.argsJson(), "Client.enqueue returns the args as stored");
+        NewJob rawJob = NewJob.ofJson("CompatRecord", ArgsCorpus.VALUES);
+        Job raw = client.enqueue(peer.modern() ? rawJob.kwargsJson(ArgsCorpus.KWARGS) : rawJob);
+        assertEquals(ArgsCorpus.VALUES, raw.argsJson(), "Client.enqueue returns the args as sent");
         expected.put(raw.id(), ArgsCorpus.VALUES);
+        kwargs.put(raw.id(), ArgsCorpus.KWARGS);
         label.put(raw.id(), "hand-written JSON via Client.enqueue(NewJob.ofJson)");
 
-        Job objects = client.enqueue(NewJob.of("CompatRecord", ArgsCorpus.javaValues()));
+        NewJob objectJob = NewJob.of("CompatRecord", ArgsCorpus.javaValues());
+        Job objects = client.enqueue(peer.modern() ? objectJob.kwargs(ArgsCorpus.javaKwargs()) : objectJob);
         expected.put(objects.id(), objects.argsJson());
+        kwargs.put(objects.id(), objects.kwargsJson());
         label.put(objects.id(), "Java values via Client.enqueue(NewJob.of)");
 
         Path bigFile = ArgsCorpus.file(ArgsCorpus.bigJson());
@@ -50,12 +56,13 @@ class ArgsFidelityCompatTest extends CompatTestBase {
             .ok().ids();
         assertEquals(1, bigIds.size(), "the Java peer prints the id of the job it enqueued");
         expected.put(bigIds.get(0), ArgsCorpus.bigJson());
+        kwargs.put(bigIds.get(0), "{}");
         label.put(bigIds.get(0), "1 MB string via the Java peer --args-file");
 
         Peer.PeerResult work = peer.cmd(db, "work", "--until-empty").ok();
         assertEquals(new Peer.Summary(3, 0, work.summary().elapsedMs()), work.summary(), work.describe());
 
-        assertRecorded(db, peer, expected, label, mode(JAVA, peer));
+        assertRecorded(db, peer, expected, peer.modern() ? kwargs : null, label, mode(JAVA, peer));
       }
     });
   }
@@ -69,19 +76,32 @@ class ArgsFidelityCompatTest extends CompatTestBase {
       try (CompatDb db = CompatDb.create("args_" + peer.name + "2j")) {
         peerSchema(peer, db);
         List<String> sent = List.of(ArgsCorpus.VALUES, ArgsCorpus.bigJson(), ArgsCorpus.INLINE);
+        // On schema 7 the first and last jobs carry kwargs (given on the command line).
+        List<String> sentKwargs = List.of(ArgsCorpus.KWARGS, "{}", "{\"inline\":\"ünï 😀\",\"n\":[9007199254740993,1.5]}");
         List<String> labels = List.of("hand-written JSON via --args-file", "1 MB string via --args-file",
             "Unicode via --args");
-        peer.cmd(db, "enqueue", "--class", "CompatRecord", "--args-file", ArgsCorpus.file(sent.get(0)).toString()).ok();
-        peer.cmd(db, "enqueue", "--class", "CompatRecord", "--args-file", ArgsCorpus.file(sent.get(1)).toString()).ok();
-        peer.cmd(db, "enqueue", "--class", "CompatRecord", "--args", sent.get(2)).ok();
+        for (int i = 0; i < sent.size(); i++) {
+          List<String> flags = new java.util.ArrayList<>(List.of("--class", "CompatRecord"));
+          if (i < 2) {
+            flags.addAll(List.of("--args-file", ArgsCorpus.file(sent.get(i)).toString()));
+          } else {
+            flags.addAll(List.of("--args", sent.get(i)));
+          }
+          if (peer.modern() && !sentKwargs.get(i).equals("{}")) {
+            flags.addAll(List.of("--kwargs", sentKwargs.get(i)));
+          }
+          peer.cmd(db, "enqueue", flags.toArray(String[]::new)).ok();
+        }
 
         // que-go returns no ids: the jobs are matched by enqueue order, i.e. id order.
         List<Long> ids = db.jobs().stream().map(CompatDb.JobRow::id).sorted().collect(Collectors.toList());
         assertEquals(3, ids.size(), "jobs enqueued by " + peer.name);
         Map<Long, String> expected = new LinkedHashMap<>();
+        Map<Long, String> kwargs = new LinkedHashMap<>();
         Map<Long, String> label = new LinkedHashMap<>();
         for (int i = 0; i < 3; i++) {
           expected.put(ids.get(i), sent.get(i));
+          kwargs.put(ids.get(i), sentKwargs.get(i));
           label.put(ids.get(i), labels.get(i));
         }
 
@@ -89,14 +109,17 @@ class ArgsFidelityCompatTest extends CompatTestBase {
         assertEquals(3, work.summary().worked(), work.describe());
         assertEquals(0, work.summary().failed(), work.describe());
 
-        assertRecorded(db, JAVA, expected, label, mode(peer, JAVA));
+        assertRecorded(db, JAVA, expected, peer.modern() ? kwargs : null, label, mode(peer, JAVA));
       }
     });
   }
 
-  /** Every expected job was recorded once by {@code worker} with these args, and que_jobs is empty. */
-  private static void assertRecorded(CompatDb db, Peer worker, Map<Long, String> expected, Map<Long, String> label,
-      JsonCompare.Mode mode) throws Exception {
+  /**
+   * Every expected job was recorded once by {@code worker} with these args (and, unless
+   * {@code kwargs} is null, these kwargs), and que_jobs is empty.
+   */
+  private static void assertRecorded(CompatDb db, Peer worker, Map<Long, String> expected, Map<Long, String> kwargs,
+      Map<Long, String> label, JsonCompare.Mode mode) throws Exception {
     List<CompatDb.Run> runs = db.runs();
     Map<Long, CompatDb.Run> byId = runs.stream().collect(Collectors.toMap(CompatDb.Run::jobId, r -> r));
     assertEquals(expected.keySet(), byId.keySet(), "job ids recorded in compat_runs (each once)");
@@ -108,6 +131,10 @@ class ArgsFidelityCompatTest extends CompatTestBase {
       assertEquals(0, run.errorCount());
       JsonCompare.assertSame("job " + e.getKey() + " (" + label.get(e.getKey()) + ") worked by " + worker.name,
           e.getValue(), run.args(), mode);
+      if (kwargs != null) {
+        JsonCompare.assertSame("kwargs of job " + e.getKey() + " (" + label.get(e.getKey()) + ") worked by "
+            + worker.name, kwargs.get(e.getKey()), run.kwargs(), mode);
+      }
     }
     assertEquals(0, db.jobCount(), "que_jobs is empty afterwards");
   }

@@ -26,13 +26,28 @@ final class CompatDb implements AutoCloseable {
   final TestDatabase.Endpoint endpoint;
   final PGSimpleDataSource ds;
 
-  /** A compat_runs row. */
+  /**
+   * A compat_runs row. kwargs, lastError and lastErrorBacktrace are what the Java peer and the Ruby
+   * que2 peer were handed with the job; que-go and Ruby que 0.14 leave them null.
+   */
   record Run(long jobId, String peer, String jobClass, String args, int errorCount,
-      OffsetDateTime startedAt, OffsetDateTime finishedAt) {}
+      OffsetDateTime startedAt, OffsetDateTime finishedAt, String kwargs, String lastError,
+      String lastErrorBacktrace) {}
 
-  /** A que_jobs row. */
+  /**
+   * A que_jobs row, on either schema. lastError is {@code last_error} on schema 3 and
+   * {@code last_error_message} on 4-7; the fields after it are null on schema 3.
+   */
   record JobRow(long id, String queue, int priority, OffsetDateTime runAt, String jobClass, String args,
-      int errorCount, String lastError) {}
+      int errorCount, String lastError, String lastErrorBacktrace, String kwargs, Integer jobSchemaVersion,
+      OffsetDateTime finishedAt, OffsetDateTime expiredAt) {}
+
+  private static final String CLASSIC_COLUMNS =
+      "job_id, queue, priority, run_at, job_class, args, error_count, last_error,"
+          + " NULL::text, NULL::text, NULL::int, NULL::timestamptz, NULL::timestamptz";
+  private static final String MODERN_COLUMNS =
+      "id, queue, priority, run_at, job_class, args, error_count, last_error_message,"
+          + " last_error_backtrace, kwargs, job_schema_version, finished_at, expired_at";
 
   private CompatDb(TestDatabase.Endpoint endpoint) {
     this.endpoint = endpoint;
@@ -117,9 +132,24 @@ final class CompatDb implements AutoCloseable {
     return count("SELECT count(*) FROM que_jobs");
   }
 
+  /** True when que_jobs is at schema 4-7 (Que 1.x/2.x: keyed by id). */
+  boolean modern() throws SQLException {
+    return count("SELECT count(*) FROM pg_attribute WHERE attrelid = 'que_jobs'::regclass AND attname = 'id'"
+        + " AND NOT attisdropped") > 0;
+  }
+
+  /** The id column of que_jobs: job_id on schema 3, id on 4-7. */
+  String idColumn() throws SQLException {
+    return modern() ? "id" : "job_id";
+  }
+
+  private String jobColumns() throws SQLException {
+    return modern() ? MODERN_COLUMNS : CLASSIC_COLUMNS;
+  }
+
   Optional<JobRow> job(long id) throws SQLException {
     try (Connection c = connect(); PreparedStatement ps = c.prepareStatement(
-        "SELECT job_id, queue, priority, run_at, job_class, args, error_count, last_error FROM que_jobs WHERE job_id = ?")) {
+        "SELECT " + jobColumns() + " FROM que_jobs WHERE " + idColumn() + " = ?")) {
       ps.setLong(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
@@ -133,8 +163,7 @@ final class CompatDb implements AutoCloseable {
   List<JobRow> jobs() throws SQLException {
     List<JobRow> out = new ArrayList<>();
     try (Connection c = connect(); PreparedStatement ps = c.prepareStatement(
-        "SELECT job_id, queue, priority, run_at, job_class, args, error_count, last_error FROM que_jobs"
-            + " ORDER BY queue, priority, run_at, job_id");
+        "SELECT " + jobColumns() + " FROM que_jobs ORDER BY queue, priority, run_at, " + idColumn());
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.add(jobRow(rs));
@@ -145,7 +174,8 @@ final class CompatDb implements AutoCloseable {
 
   private static JobRow jobRow(ResultSet rs) throws SQLException {
     return new JobRow(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getObject(4, OffsetDateTime.class),
-        rs.getString(5), rs.getString(6), rs.getInt(7), rs.getString(8));
+        rs.getString(5), rs.getString(6), rs.getInt(7), rs.getString(8), rs.getString(9), rs.getString(10),
+        (Integer) rs.getObject(11), rs.getObject(12, OffsetDateTime.class), rs.getObject(13, OffsetDateTime.class));
   }
 
   /**
@@ -154,7 +184,8 @@ final class CompatDb implements AutoCloseable {
    */
   void createCompatRuns() throws SQLException {
     exec("CREATE TABLE IF NOT EXISTS compat_runs (job_id bigint, peer text, job_class text, args text,"
-        + " error_count int, started_at timestamptz, finished_at timestamptz)");
+        + " error_count int, started_at timestamptz, finished_at timestamptz, kwargs text, last_error text,"
+        + " last_error_backtrace text)");
   }
 
   boolean hasCompatRuns() throws SQLException {
@@ -167,13 +198,16 @@ final class CompatDb implements AutoCloseable {
     if (!hasCompatRuns()) {
       return out;
     }
+    // to_jsonb(r): the later columns read as null where a peer created compat_runs without them.
     try (Connection c = connect(); PreparedStatement ps = c.prepareStatement(
-        "SELECT job_id, peer, job_class, args, error_count, started_at, finished_at FROM compat_runs"
+        "SELECT job_id, peer, job_class, args, error_count, started_at, finished_at, to_jsonb(r) ->> 'kwargs',"
+            + " to_jsonb(r) ->> 'last_error', to_jsonb(r) ->> 'last_error_backtrace' FROM compat_runs r"
             + " ORDER BY finished_at, job_id");
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.add(new Run(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5),
-            rs.getObject(6, OffsetDateTime.class), rs.getObject(7, OffsetDateTime.class)));
+            rs.getObject(6, OffsetDateTime.class), rs.getObject(7, OffsetDateTime.class), rs.getString(8),
+            rs.getString(9), rs.getString(10)));
       }
     }
     return out;
@@ -203,33 +237,51 @@ final class CompatDb implements AutoCloseable {
   }
 
   /**
-   * que_jobs as the catalog describes it: columns with types, defaults and nullability in column
-   * order, constraints, indexes, triggers, the version comment, the id sequence and the relations of
-   * the public schema. With {@code rowVersions}, the xmin of its pg_class and pg_description rows
-   * too, so that any rewrite of the table definition or the comment shows.
+   * The queue's objects as the catalog describes them: for every table of the public schema but
+   * compat_runs (que_jobs; on schema 4-7 also que_lockers and que_values), its columns with types,
+   * defaults and nullability in column order, constraints, indexes, triggers and reloptions; the
+   * version comment, the id sequence, every relation, and every function of the public schema
+   * (signature, language, volatility; not the body: que-java's migrations 4-7 are its own SQL, whose
+   * behaviour the core suite checks against Ruby's). With {@code rowVersions}, the xmin of all those
+   * catalog rows too, so that any rewrite of a definition or of the comment shows.
    */
   String catalog(boolean rowVersions) throws SQLException {
+    String tables = "SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
+        + " AND relname <> 'compat_runs'";
+    String functions = "SELECT oid FROM pg_proc WHERE pronamespace = 'public'::regnamespace";
     String sql = "SELECT x FROM (\n"
-        + " SELECT 1 AS k, a.attnum AS n, format('column %s %s %s%s%s', a.attnum, a.attname,\n"
-        + "   format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,\n"
+        + " SELECT 1 AS k, a.attrelid::regclass::text AS t, a.attnum AS n, format('column %s %s %s %s%s%s',\n"
+        + "   a.attrelid::regclass, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),\n"
+        + "   CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,\n"
         + "   coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')) AS x\n"
         + " FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum\n"
-        + " WHERE a.attrelid = 'que_jobs'::regclass AND a.attnum > 0 AND NOT a.attisdropped\n"
-        + " UNION ALL SELECT 2, 0, format('constraint %s %s', conname, pg_get_constraintdef(oid))\n"
-        + "   FROM pg_constraint WHERE conrelid = 'que_jobs'::regclass\n"
-        + " UNION ALL SELECT 3, 0, format('index %s', pg_get_indexdef(indexrelid))\n"
-        + "   FROM pg_index WHERE indrelid = 'que_jobs'::regclass\n"
-        + " UNION ALL SELECT 4, 0, format('trigger %s', tgname) FROM pg_trigger WHERE tgrelid = 'que_jobs'::regclass\n"
-        + " UNION ALL SELECT 5, 0, format('comment %L', obj_description('que_jobs'::regclass, 'pg_class'))\n"
-        + " UNION ALL SELECT 6, 0, format('sequence %s', pg_get_serial_sequence('que_jobs', 'job_id'))\n"
-        + " UNION ALL SELECT 7, 0, format('relation %s kind=%s persistence=%s', c.relname, c.relkind, c.relpersistence)\n"
+        + " WHERE a.attrelid IN (" + tables + ") AND a.attnum > 0 AND NOT a.attisdropped\n"
+        + " UNION ALL SELECT 2, conrelid::regclass::text, 0, format('constraint %s %s %s', conrelid::regclass, conname,\n"
+        + "   pg_get_constraintdef(oid)) FROM pg_constraint WHERE conrelid IN (" + tables + ")\n"
+        + " UNION ALL SELECT 3, indrelid::regclass::text, 0, format('index %s', pg_get_indexdef(indexrelid))\n"
+        + "   FROM pg_index WHERE indrelid IN (" + tables + ")\n"
+        + " UNION ALL SELECT 4, tgrelid::regclass::text, 0, format('trigger %s', pg_get_triggerdef(oid))\n"
+        + "   FROM pg_trigger WHERE tgrelid IN (" + tables + ") AND NOT tgisinternal\n"
+        + " UNION ALL SELECT 5, '', 0, format('comment %L', obj_description('que_jobs'::regclass, 'pg_class'))\n"
+        + " UNION ALL SELECT 6, '', 0, format('sequence %s', pg_get_serial_sequence('que_jobs', '" + idColumn() + "'))\n"
+        + " UNION ALL SELECT 7, '', 0, format('relation %s kind=%s persistence=%s options=%s', c.relname, c.relkind,\n"
+        + "   c.relpersistence, c.reloptions)\n"
         + "   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> 'compat_runs'\n"
+        + " UNION ALL SELECT 8, '', 0, format('function %s(%s) returns %s language %s volatile=%s strict=%s',\n"
+        + "   p.proname, pg_get_function_identity_arguments(p.oid), pg_get_function_result(p.oid), l.lanname,\n"
+        + "   p.provolatile, p.proisstrict)\n"
+        + "   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid IN (" + functions + ")\n"
         + (rowVersions
-            ? " UNION ALL SELECT 8, 0, format('pg_class xmin %s', xmin) FROM pg_class WHERE oid = 'que_jobs'::regclass\n"
-                + " UNION ALL SELECT 9, 0, format('pg_description xmin %s', xmin) FROM pg_description\n"
+            ? " UNION ALL SELECT 9, '', 0, format('pg_class xmin %s %s', relname, xmin) FROM pg_class\n"
+                + "   WHERE relnamespace = 'public'::regnamespace AND relname <> 'compat_runs'\n"
+                + " UNION ALL SELECT 10, '', 0, format('pg_description xmin %s', xmin) FROM pg_description\n"
                 + "   WHERE objoid = 'que_jobs'::regclass AND classoid = 'pg_class'::regclass AND objsubid = 0\n"
+                + " UNION ALL SELECT 11, '', 0, format('pg_proc xmin %s %s', proname, xmin) FROM pg_proc\n"
+                + "   WHERE oid IN (" + functions + ")\n"
+                + " UNION ALL SELECT 12, '', 0, format('pg_trigger xmin %s %s', tgname, xmin) FROM pg_trigger\n"
+                + "   WHERE tgrelid IN (" + tables + ") AND NOT tgisinternal\n"
             : "")
-        + ") s ORDER BY k, n, x";
+        + ") s ORDER BY k, t, n, x";
     StringBuilder b = new StringBuilder();
     for (Map<String, Object> row : rows(sql)) {
       b.append(row.get("x")).append('\n');

@@ -21,6 +21,7 @@ abstract class CompatTestBase {
   static final Peer JAVA = Peer.JAVA;
   static final Peer GO = Peer.GO;
   static final Peer RUBY = Peer.RUBY;
+  static final Peer RUBY2 = Peer.RUBY2;
 
   /** The peers Java is paired with: the argument source of the parameterised scenarios. */
   static Stream<Peer> others() {
@@ -29,17 +30,36 @@ abstract class CompatTestBase {
 
   /** How exactly args must survive from {@code enqueuer} to {@code worker}. */
   static JsonCompare.Mode mode(Peer enqueuer, Peer worker) {
-    // Ruby Que 0.x re-serialises args (JSON.parse, then JSON.dump): same values, floats as doubles.
-    if (enqueuer == RUBY || worker == RUBY) {
+    // Ruby Que re-serialises args (JSON.parse, then JSON.dump): same values, floats as doubles.
+    if (enqueuer == RUBY || worker == RUBY || enqueuer == RUBY2 || worker == RUBY2) {
       return JsonCompare.Mode.VALUE_FLOATS_AS_DOUBLE;
+    }
+    // jsonb (schema 4-7) keeps values, numbers exactly, but not spacing, key order or escapes.
+    if (enqueuer.modern() || worker.modern()) {
+      return JsonCompare.Mode.VALUE;
     }
     return JsonCompare.Mode.EXACT_TEXT;
   }
 
-  /** que_jobs at schema 3 created by que-java's Migrator; returns a client on it. */
-  static Client javaSchema(CompatDb db) {
-    assertEquals(3, Migrator.create(db.ds).migrate(), "Migrator.migrate()");
-    return Client.create(db.ds);
+  /**
+   * que_jobs created by que-java's Migrator at the schema {@code partner} speaks: 3 by
+   * {@code migrate()}, 7 by {@code migrateTo(7)}; returns a client on it, which detects the schema.
+   */
+  static Client javaSchema(CompatDb db, Peer partner) {
+    Migrator m = Migrator.create(db.ds);
+    if (partner.modern()) {
+      assertEquals(partner.schema, m.migrateTo(partner.schema), "Migrator.migrateTo(" + partner.schema + ")");
+    } else {
+      assertEquals(3, m.migrate(), "Migrator.migrate()");
+    }
+    Client client = Client.create(db.ds);
+    assertEquals(partner.schema, client.schemaVersion(), "Client.schemaVersion()");
+    return client;
+  }
+
+  /** The queue jobs go to when none is named: '' on schema 3, 'default' on 4-7. */
+  static String defaultQueue(Peer peer) {
+    return peer.modern() ? "default" : "";
   }
 
   /** que_jobs created by the peer's own migrate. */

@@ -7,6 +7,7 @@ import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.NewJob;
 import io.quejava.compat.CompatMatrix.Scenario;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,17 +26,26 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Scenario 3: workers of several languages on one queue at the same time, 5000 CompatRecord jobs:
  * every job recorded exactly once, the queue empty, no advisory lock left behind.
+ *
+ * <p>With Ruby que2 (schema 7) its Que::Locker registers in que_lockers and listens; the driver waits
+ * for that registration too. Of the jobs, 4000 arrive in one {@code enqueueAll}, which on schema 7
+ * skips the NOTIFY (as Que's bulk insert does), so the locker finds them by polling; the other 1000
+ * are enqueued one statement each while both sides work, so the insert trigger NOTIFYs the locker
+ * about each, and Ruby's NOTIFY path (lock by id, re-check) races Java's lock walk as well.
  */
 @Tag("compat")
 @Timeout(180)
 class MixedWorkersCompatTest extends CompatTestBase {
   static final int JOBS = 5000;
   static final int WORKERS_EACH = 3;
+  /** On schema 7: jobs enqueued one statement each, so that Que's trigger NOTIFYs the Ruby locker. */
+  static final int NOTIFIED = 1000;
 
   static Stream<Arguments> teams() {
     return Stream.of(
         Arguments.of(CompatMatrix.JAVA_GO, List.of(JAVA, GO)),
         Arguments.of(CompatMatrix.JAVA_RUBY, List.of(JAVA, RUBY)),
+        Arguments.of(CompatMatrix.JAVA_RUBY2, List.of(JAVA, RUBY2)),
         Arguments.of(CompatMatrix.ALL_THREE, List.of(JAVA, GO, RUBY)));
   }
 
@@ -45,7 +55,8 @@ class MixedWorkersCompatTest extends CompatTestBase {
     CompatMatrix.cell(Scenario.MIXED_WORKERS, column, () -> {
       team.forEach(Peer::require);
       try (CompatDb db = CompatDb.create("mixed_" + team.stream().map(p -> p.name).collect(Collectors.joining("_")))) {
-        Client client = javaSchema(db);
+        Peer partner = team.get(1);
+        Client client = javaSchema(db, partner);
         db.createCompatRuns();
         List<Peer.Running> running = new ArrayList<>();
         try {
@@ -63,13 +74,28 @@ class MixedWorkersCompatTest extends CompatTestBase {
               }
               return db.sessions("compat-" + p.name) > 0;
             });
+            if (p.modern()) {
+              // Que 2.x's locker runs on its own connection and registers before its first poll.
+              db.await(Duration.ofSeconds(60), p.name + " locker registered", () -> {
+                if (!r.isAlive()) {
+                  throw new AssertionError(p.name + " peer exited early:\n" + r.stderrSoFar());
+                }
+                return db.count("SELECT count(*) FROM que_lockers WHERE listening") > 0;
+              });
+            }
           }
 
-          List<NewJob> batch = new ArrayList<>(JOBS);
-          for (int i = 0; i < JOBS; i++) {
+          int one = partner.modern() ? NOTIFIED : 0;
+          List<NewJob> batch = new ArrayList<>(JOBS - one);
+          for (int i = 0; i < JOBS - one; i++) {
             batch.add(NewJob.of("CompatRecord", i));
           }
-          Set<Long> ids = client.enqueueAll(batch).stream().map(Job::id).collect(Collectors.toSet());
+          Set<Long> ids = client.enqueueAll(batch).stream().map(Job::id).collect(Collectors.toCollection(HashSet::new));
+          try (Connection c = db.connect()) {
+            for (int i = JOBS - one; i < JOBS; i++) {
+              ids.add(client.enqueue(c, NewJob.of("CompatRecord", i)).id());
+            }
+          }
           assertEquals(JOBS, ids.size());
 
           db.await(Duration.ofSeconds(120), JOBS + " jobs recorded", () -> {

@@ -49,7 +49,7 @@ class OrderingCompatTest extends CompatTestBase {
     CompatMatrix.cell(Scenario.ORDERING, CompatMatrix.pair(peer), () -> {
       peer.require();
       try (CompatDb db = CompatDb.create("order_" + peer.name)) {
-        Client client = javaSchema(db);
+        Client client = javaSchema(db, peer);
         OffsetDateTime base = micros(db.now().toInstant()).minusHours(1);
 
         // The same jobs in two queues, enqueued in the same sequence: one queue per worker.

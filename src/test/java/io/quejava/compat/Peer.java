@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +27,9 @@ import org.junit.jupiter.api.Assumptions;
  * command line (migrate, enqueue, work; see compat-tests/README.md). Runs it as a child process with
  * a timeout, or starts it in the background.
  *
+ * <p>Two peers share {@code compat-tests/ruby/peer}: {@code ruby} (que 0.14.3, schema 3) and
+ * {@code ruby2} (que 2.4.x, schema 7); the driver picks the target with {@code QUE_RUBY_TARGET}.
+ *
  * <p>{@code QUE_COMPAT_PEER_<NAME>} (environment or system property) replaces the executable, e.g.
  * {@code QUE_COMPAT_PEER_GO=/opt/my-que-go-peer}. A peer that exits 3 with a {@code SKIPPED:} line is
  * unavailable: its scenarios are skipped, unless it is listed in {@code QUE_COMPAT_REQUIRE}
@@ -37,27 +41,41 @@ final class Peer {
   /** The first call of a peer may build it (mvn compile, go build). */
   static final Duration BUILD_TIMEOUT = Duration.ofMinutes(10);
 
-  static final Peer JAVA = new Peer("java", "Java");
-  static final Peer GO = new Peer("go", "Go");
-  static final Peer RUBY = new Peer("ruby", "Ruby");
-  static final List<Peer> ALL = List.of(JAVA, GO, RUBY);
+  static final Peer JAVA = new Peer("java", "Java", "java", 3, Map.of());
+  static final Peer GO = new Peer("go", "Go", "go", 3, Map.of());
+  static final Peer RUBY = new Peer("ruby", "Ruby", "ruby", 3, Map.of("QUE_RUBY_TARGET", "0.14.3"));
+  static final Peer RUBY2 = new Peer("ruby2", "Ruby que2", "ruby", 7, Map.of("QUE_RUBY_TARGET", "que2"));
+  static final List<Peer> ALL = List.of(JAVA, GO, RUBY, RUBY2);
   /** The peers Java is paired with. */
-  static final List<Peer> OTHERS = List.of(GO, RUBY);
+  static final List<Peer> OTHERS = List.of(GO, RUBY, RUBY2);
 
   final String name;
   final String label;
   final Path executable;
+  /**
+   * The que_jobs schema the peer's library speaks: 3 (que-go, Ruby Que 0.x) or 7 (Ruby Que 2.x). Java
+   * speaks both and takes its partner's.
+   */
+  final int schema;
+  private final Map<String, String> env;
   private volatile Availability availability;
 
   /** Whether the peer runs here; {@code reason} says why not. */
   record Availability(boolean available, boolean skippable, String reason) {}
 
-  private Peer(String name, String label) {
+  private Peer(String name, String label, String dir, int schema, Map<String, String> env) {
     this.name = name;
     this.label = label;
+    this.schema = schema;
+    this.env = env;
     String override = setting("QUE_COMPAT_PEER_" + name.toUpperCase(Locale.ROOT));
     this.executable = override != null ? Path.of(override).toAbsolutePath()
-        : ROOT.resolve("compat-tests").resolve(name).resolve("peer");
+        : ROOT.resolve("compat-tests").resolve(dir).resolve("peer");
+  }
+
+  /** True for a peer on the modern schema (4-7: Que 1.x/2.x). */
+  boolean modern() {
+    return schema >= 4;
   }
 
   @Override
@@ -199,8 +217,9 @@ final class Peer {
       try {
         out = Files.createTempFile("compat-" + peer.name + "-", ".out");
         err = Files.createTempFile("compat-" + peer.name + "-", ".err");
-        ProcessBuilder pb = new ProcessBuilder(command)
-            .directory(ROOT.toFile())
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().putAll(peer.env);
+        pb.directory(ROOT.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .redirectOutput(out.toFile())
             .redirectError(err.toFile());

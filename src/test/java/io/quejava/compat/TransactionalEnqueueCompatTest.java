@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Scenario 8: a job enqueued with {@code Client.enqueue(Connection, NewJob)} exists only if the
  * caller's transaction commits. A peer working the queue sees neither a rolled-back job nor one
- * whose transaction is still open, and does see the committed control job.
+ * whose transaction is still open, and does see the committed control job. On schema 7 the insert
+ * trigger's NOTIFY goes out only at commit, so a listening Ruby que2 locker hears of neither.
  */
 @Tag("compat")
 @Timeout(120)
@@ -34,13 +35,14 @@ class TransactionalEnqueueCompatTest extends CompatTestBase {
 
         try (Connection rolledBack = db.connect(); Connection open = db.connect()) {
           rolledBack.setAutoCommit(false);
+          String id = db.idColumn();
           Job gone = client.enqueue(rolledBack, NewJob.of("CompatRecord", "rolled back"));
-          assertEquals(1, countIn(rolledBack, gone.id()), "the job is visible inside its own transaction");
+          assertEquals(1, countIn(rolledBack, id, gone.id()), "the job is visible inside its own transaction");
           rolledBack.rollback();
 
           open.setAutoCommit(false);
           Job pending = client.enqueue(open, NewJob.of("CompatRecord", "still open"));
-          assertEquals(1, countIn(open, pending.id()));
+          assertEquals(1, countIn(open, id, pending.id()));
 
           Peer.PeerResult w = peer.cmd(db, "work", "--until-empty").ok();
           assertEquals(new Peer.Summary(0, 0, w.summary().elapsedMs()), w.summary(), w.describe());
@@ -69,8 +71,8 @@ class TransactionalEnqueueCompatTest extends CompatTestBase {
     });
   }
 
-  private static long countIn(Connection c, long id) throws Exception {
-    try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM que_jobs WHERE job_id = ?")) {
+  private static long countIn(Connection c, String idColumn, long id) throws Exception {
+    try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM que_jobs WHERE " + idColumn + " = ?")) {
       ps.setLong(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
