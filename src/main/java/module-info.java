@@ -16,4 +16,6 @@ module io.quejava {
   exports io.quejava.ext.deadletter;
   exports io.quejava.ext.schedule;
   exports io.quejava.ext.notify;
+  exports io.quejava.ext.heartbeat;
+  exports io.quejava.ext.timeout;
 }
