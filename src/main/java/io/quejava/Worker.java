@@ -482,7 +482,7 @@ public final class Worker {
       locked.transactionRolledBack();
     }
     if (locked.isDeleted()) {
-      log.warn("job failed after deleting itself id={} class={} queue='{}' ms={}",
+      log.warn("job failed after it was deleted (by its handler or an interceptor, e.g. moved to dead letters) id={} class={} queue='{}' ms={}",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);
       return;
     }
