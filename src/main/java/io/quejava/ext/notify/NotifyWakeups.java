@@ -77,6 +77,8 @@ public final class NotifyWakeups implements PoolExtension {
   public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(30);
   /** Default {@link Builder#maxScheduledWakes}: {@value}. */
   public static final int DEFAULT_MAX_SCHEDULED_WAKES = 10_000;
+  /** Default {@link Builder#followUpWake}: 50 ms. */
+  public static final Duration DEFAULT_FOLLOW_UP_WAKE = Duration.ofMillis(50);
 
   /** The trigger's name on que_jobs; Que's own are que_job_notify and que_state_notify. */
   static final String TRIGGER = "que_java_notify";
@@ -91,6 +93,9 @@ public final class NotifyWakeups implements PoolExtension {
   private final Duration maxReconnectDelay;
   private final Duration healthCheckInterval;
   private final int maxScheduledWakes;
+  private final long followUpNanos;
+  /** When the pending follow-up wake fires (System.nanoTime), or 0 when none is pending. */
+  private long followUpAt;
 
   private final AtomicLong notifications = new AtomicLong();
   private final AtomicLong wakeups = new AtomicLong();
@@ -119,6 +124,7 @@ public final class NotifyWakeups implements PoolExtension {
     this.maxReconnectDelay = b.maxReconnectDelay;
     this.healthCheckInterval = b.healthCheckInterval;
     this.maxScheduledWakes = b.maxScheduledWakes;
+    this.followUpNanos = b.followUpWake.toNanos();
   }
 
   /**
@@ -459,6 +465,14 @@ public final class NotifyWakeups implements PoolExtension {
     }
     if (wake) {
       wakeOne();
+      // WorkerPool.wakeOne() wakes an idle worker only. A worker in the middle of a walk that
+      // started before this job committed is not idle, misses the job, and then sleeps a whole wake
+      // interval; if no other worker was idle, nobody took the job. One more wake a moment later
+      // (one at a time, however many messages come) reaches that worker once it sleeps.
+      if (followUpNanos > 0 && (followUpAt == 0 || followUpAt - now < 0)) {
+        followUpAt = now + followUpNanos;
+        scheduled.add(followUpAt);
+      }
     }
   }
 
@@ -564,6 +578,7 @@ public final class NotifyWakeups implements PoolExtension {
     private Duration maxReconnectDelay = DEFAULT_MAX_RECONNECT_DELAY;
     private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
     private int maxScheduledWakes = DEFAULT_MAX_SCHEDULED_WAKES;
+    private Duration followUpWake = DEFAULT_FOLLOW_UP_WAKE;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -606,6 +621,20 @@ public final class NotifyWakeups implements PoolExtension {
         throw new IllegalArgumentException("maxScheduledWakes: must be zero or more, got " + count);
       }
       this.maxScheduledWakes = count;
+      return this;
+    }
+
+    /**
+     * A second wake-up this long after each burst of messages for jobs due now, for a worker that
+     * was in the middle of a lock walk when the message came (it cannot see the job, and
+     * {@link WorkerPool#wakeOne()} only wakes idle workers). Costs at most one extra walk per this
+     * interval. Default: 50 ms. Zero turns it off.
+     */
+    public Builder followUpWake(Duration delay) {
+      if (delay == null || delay.isNegative() || delay.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("followUpWake: must be zero to 10 s, got " + delay);
+      }
+      this.followUpWake = delay;
       return this;
     }
 

@@ -168,6 +168,8 @@ class NotifyWakeupsTest extends PgTest {
 
     client.enqueue(NewJob.of("Ping").queue("mine"));
     Await.until(DEADLINE, "a message for our queue to wake the pool", () -> ext.wakeups() > wakeups);
+    // ... and once more a moment later, for a worker that was mid-walk when the message came.
+    Await.until(DEADLINE, "the follow-up wake", () -> ext.wakeups() == wakeups + 2);
   }
 
   @Test
@@ -252,6 +254,8 @@ class NotifyWakeupsTest extends PgTest {
         .minReconnectDelay(Duration.ofSeconds(5)).maxReconnectDelay(Duration.ofSeconds(1)).build());
     assertMessageStarts("healthCheckInterval:", () -> NotifyWakeups.builder(ds).healthCheckInterval(Duration.ofMillis(5)));
     assertMessageStarts("maxScheduledWakes:", () -> NotifyWakeups.builder(ds).maxScheduledWakes(-1));
+    assertMessageStarts("followUpWake:", () -> NotifyWakeups.builder(ds).followUpWake(Duration.ofMillis(-1)));
+    assertMessageStarts("followUpWake:", () -> NotifyWakeups.builder(ds).followUpWake(null));
   }
 
   @Test
