@@ -21,9 +21,9 @@
  * channel from the trigger, so the two cannot disagree. A job due now wakes one idle worker of the
  * pool whose queue and schema match; a job due later schedules a wake-up at its run_at (by the
  * database's clock). Polling is unchanged and remains the fallback: a lost message costs at most one
- * wake interval. Measured on a 2-core machine (PostgreSQL 15), enqueue-to-start latency with a 1 s
- * wake interval fell from a p50 of about half a second to a few milliseconds; see the report in the
- * change that added this package for the figures.
+ * wake interval. Measured on a loaded 2-core machine (PostgreSQL 15, NotifyLatencyBench in the
+ * tests), enqueue-to-start latency fell from p50 529 ms / p95 959 ms (polling every second) to
+ * p50 15 ms / p95 28 ms from the enqueue call (3 ms / 9 ms from its commit).
  *
  * <table>
  *   <caption>NotifyWakeups.Builder</caption>
@@ -35,6 +35,8 @@
  *       one query proves the connection alive</td></tr>
  *   <tr><td>{@code maxScheduledWakes}</td><td>10,000</td><td>wake-ups kept for jobs due later;
  *       beyond it polling finds them</td></tr>
+ *   <tr><td>{@code followUpWake}</td><td>50 ms</td><td>a second wake after a burst, for a worker that
+ *       was mid-walk when the message came (0: off)</td></tr>
  * </table>
  *
  * <p><b>What it guarantees, and what not.</b>
