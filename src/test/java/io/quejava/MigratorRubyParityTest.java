@@ -29,7 +29,7 @@ import org.junit.jupiter.api.TestInstance;
  * databases of the test PostgreSQL, and the catalogs and scenario transcripts of both sides must
  * agree, and agree with the recorded {@link RubyQueExpectations}.
  *
- * <p>Runs only when {@code QUE_RUBY_LIB_2} names the {@code lib} directory of a que 2.x checkout
+ * <p>Runs only when {@code QUE_RUBY2_LIB} names the {@code lib} directory of a que 2.x checkout
  * (e.g. tag v2.4.1) and {@code ruby} with the {@code pg} gem is on the PATH; skipped otherwise.
  * With {@code QUE_RECORD_RUBY_EXPECTATIONS=1} it also rewrites the recorded files from Ruby's side.
  */
@@ -74,12 +74,12 @@ class MigratorRubyParityTest {
 
   /** Why Ruby Que 2.x cannot run here, or null when it can (then {@link #lib} and the version are set). */
   private String rubyUnavailable() throws IOException, InterruptedException {
-    String dir = setting("QUE_RUBY_LIB_2");
+    String dir = setting("QUE_RUBY2_LIB");
     if (dir == null) {
-      return "QUE_RUBY_LIB_2 is not set: point it at the lib directory of a que 2.x checkout to compare with Ruby live";
+      return "QUE_RUBY2_LIB is not set: point it at the lib directory of a que 2.x checkout to compare with Ruby live";
     }
     if (!Files.isRegularFile(Path.of(dir, "que.rb"))) {
-      return "QUE_RUBY_LIB_2=" + dir + " has no que.rb";
+      return "QUE_RUBY2_LIB=" + dir + " has no que.rb";
     }
     if (!onPath("ruby")) {
       return "ruby is not on the PATH";
@@ -90,7 +90,7 @@ class MigratorRubyParityTest {
     }
     String version = probe[1].strip();
     if (!version.startsWith("2.")) {
-      return "QUE_RUBY_LIB_2 holds que " + version + ", not 2.x";
+      return "QUE_RUBY2_LIB holds que " + version + ", not 2.x";
     }
     lib = dir;
     queVersion = version;

@@ -36,7 +36,7 @@ final class RubyQueExpectations {
     try (InputStream in = RubyQueExpectations.class.getResourceAsStream(path)) {
       if (in == null) {
         throw new AssertionError(path + " is missing; record it with MigratorRubyParityTest"
-            + " (QUE_RUBY_LIB_2=<que 2.4 lib dir> QUE_RECORD_RUBY_EXPECTATIONS=1)");
+            + " (QUE_RUBY2_LIB=<que 2.4 lib dir> QUE_RECORD_RUBY_EXPECTATIONS=1)");
       }
       List<String> lines = new ArrayList<>(Arrays.asList(
           new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n", -1)));
