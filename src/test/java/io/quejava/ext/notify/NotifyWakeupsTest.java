@@ -174,7 +174,9 @@ class NotifyWakeupsTest extends PgTest {
 
   @Test
   void reconnectsAfterItsConnectionIsKilledAndWakesEveryWorkerForWhatItMissed() throws Exception {
-    NotifyWakeups ext = NotifyWakeups.builder(ds).minReconnectDelay(Duration.ofSeconds(3)).build();
+    // No follow-up wake: the warm-up job's one would fire during the backoff and find the job.
+    NotifyWakeups ext = NotifyWakeups.builder(ds).minReconnectDelay(Duration.ofSeconds(3))
+        .followUpWake(Duration.ZERO).build();
     ConcurrentHashMap<Long, Boolean> ran = new ConcurrentHashMap<>();
     CountDownLatch warm = new CountDownLatch(1);
     pool("lossy", ext, id -> {
