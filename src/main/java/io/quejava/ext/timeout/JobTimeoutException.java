@@ -10,6 +10,7 @@ import java.time.Duration;
  * own exception, if it threw one, is the cause.
  */
 public final class JobTimeoutException extends RuntimeException {
+  /** Version 1. */
   private static final long serialVersionUID = 1L;
 
   private final long jobId;
