@@ -191,9 +191,9 @@ class HeartbeatsTest extends PgTest {
   @Test
   void aLockWithoutHeartbeatIsListedButNeverHungNorRescued() throws Exception {
     long id = client.enqueue(NewJob.of("FromGo").queue("peer")).id();
-    try (Connection peer = ds.getConnection(); Statement st = peer.createStatement()) {
+    try (Connection peer = ds.getConnection()) {
       // What Ruby 0.x and que-go do: the one-argument advisory lock on the job id, held on their session.
-      st.execute("SELECT pg_advisory_lock(" + id + ")");
+      lock(peer, "SELECT pg_advisory_lock(?)", id);
       int peerPid = backendPid(peer);
       InFlightJob j = only(InFlight.list(ds, 1), id);
       assertEquals(InFlightJob.Source.ADVISORY_LOCK, j.source());
@@ -205,9 +205,9 @@ class HeartbeatsTest extends PgTest {
       assertEquals(null, j.lastBeat());
 
       assertTrue(Rescuer.builder(ds).staleBeats(1).build().rescue().isEmpty());
-      st.execute("SELECT 1"); // still alive
+      lock(peer, "SELECT ?", 1L); // still alive
       // A lock on a number that is no job, and the two-int form, are not jobs in flight.
-      st.execute("SELECT pg_advisory_lock(" + (id + 1_000_000) + "), pg_advisory_lock(1, 2)");
+      lock(peer, "SELECT pg_advisory_lock(?), pg_advisory_lock(1, 2)", id + 1_000_000);
       assertEquals(1, InFlight.list(ds).size(), InFlight.list(ds).toString());
     }
   }
@@ -310,6 +310,14 @@ class HeartbeatsTest extends PgTest {
     WorkerPool second = WorkerPool.builder(client, WorkMap.of("X", job -> { })).queue("two").extension(beats).build();
     pools.add(second);
     assertThrows(RuntimeException.class, second::start);
+  }
+
+  /** Runs {@code sql} with one bigint parameter on {@code c}. */
+  static void lock(Connection c, String sql, long value) throws SQLException {
+    try (java.sql.PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setLong(1, value);
+      ps.execute();
+    }
   }
 
   long rowsFor(long id) {

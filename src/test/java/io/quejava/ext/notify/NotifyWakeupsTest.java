@@ -188,9 +188,7 @@ class NotifyWakeupsTest extends PgTest {
     Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
     int oldPid = ext.listenerPid().orElseThrow();
 
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      st.execute("SELECT pg_terminate_backend(" + oldPid + ")");
-    }
+    assertEquals(1, count("SELECT count(*) FROM (SELECT pg_terminate_backend(?)) t", oldPid));
     Await.until(DEADLINE, "the listener to notice the loss", () -> !ext.isListening());
     awaitWorkersAsleep();
     // Nobody listens for the next 1.5 to 3 seconds: this job's NOTIFY is lost, and only the
