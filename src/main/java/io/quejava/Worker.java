@@ -515,6 +515,9 @@ public final class Worker {
    */
   private void awaitWake(boolean failed) {
     Siblings sib = siblings;
+    if (!failed && sib != null && sib.takePendingWake()) {
+      return;
+    }
     boolean timed = sib == null || failed || sib.claimPolling(this);
     idle = true;
     try {
@@ -550,6 +553,9 @@ public final class Worker {
 
     /** Wakes one idle worker other than this one, if any. */
     void wakeAnother(Worker w);
+
+    /** True (once) when a wake-up found no idle worker: the caller should look again, not sleep. */
+    boolean takePendingWake();
   }
 
   private volatile Siblings siblings;

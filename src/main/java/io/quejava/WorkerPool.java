@@ -59,6 +59,11 @@ public final class WorkerPool {
       }
 
       @Override
+      public boolean takePendingWake() {
+        return pendingWake.getAndSet(false);
+      }
+
+      @Override
       public void wakeAnother(Worker w) {
         for (Worker other : workers) {
           if (other != w && other.isIdle()) {
@@ -139,7 +144,12 @@ public final class WorkerPool {
         return;
       }
     }
+    // Nobody idle: a worker may be mid-walk and miss the new job. The next worker about to sleep
+    // looks once more instead.
+    pendingWake.set(true);
   }
+
+  private final java.util.concurrent.atomic.AtomicBoolean pendingWake = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Wakes every worker. */
   public void wakeAll() {

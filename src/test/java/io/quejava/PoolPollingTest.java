@@ -84,4 +84,18 @@ class PoolPollingTest extends PgTest {
       pool.shutdown(Duration.ofSeconds(10));
     }
   }
+
+  @Test
+  void aWakeThatFindsNoIdleWorkerMakesTheNextOneLookAgain() {
+    WorkerPool pool = WorkerPool.builder(client, WorkMap.builder().build())
+        .workers(1).wakeInterval(Duration.ofSeconds(60)).build();
+    pool.wakeOne(); // no worker is idle (none runs yet): the wake must not be lost
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(10), "a second walk, before any sleep", () -> pool.walks() >= 2);
+    } finally {
+      pool.shutdown(Duration.ofSeconds(5));
+    }
+    assertTrue(pool.walks() == 2, "then it slept: " + pool.walks());
+  }
 }
