@@ -16,12 +16,21 @@ import java.util.stream.Stream;
  * A throwaway PostgreSQL cluster started from the server binaries on the machine
  * ({@code QUE_TEST_PG_BIN}, else the newest /usr/lib/postgresql/N/bin, else pg_ctl on the PATH).
  * PostgreSQL refuses to run as root, so under root the server runs as the {@code postgres} OS user.
- * Durability is off (fsync, synchronous_commit): this data lives for one test JVM.
+ * Durability is off (fsync, synchronous_commit) unless the caller's settings turn it back on: test
+ * data lives for one test JVM. The benchmark ({@code bench/}) starts its cluster here too.
  */
-final class LocalCluster {
+public final class LocalCluster {
   private LocalCluster() {}
 
   static TestDatabase.Endpoint startIfPossible() {
+    return startIfPossible(List.of());
+  }
+
+  /**
+   * Starts a cluster with {@code settings} ({@code name=value}, passed as {@code -c}) after the test
+   * defaults, which they override; null when there are no binaries or the server did not start.
+   */
+  public static TestDatabase.Endpoint startIfPossible(List<String> settings) {
     Path bin = findBin();
     if (bin == null) {
       return null;
@@ -43,6 +52,9 @@ final class LocalCluster {
           "-E", "UTF8", "--no-locale", "--no-sync");
       String opts = "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=300"
           + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+      for (String setting : settings) {
+        opts += " -c " + setting;
+      }
       run(root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60", "-o", opts,
           "-l", dir.resolve("server.log").toString(), "start");
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -60,7 +72,8 @@ final class LocalCluster {
     }
   }
 
-  private static Path findBin() {
+  /** The directory of the server binaries a cluster would be started from, or null. */
+  public static Path findBin() {
     String env = System.getenv("QUE_TEST_PG_BIN");
     if (env != null && Files.isExecutable(Path.of(env, "pg_ctl"))) {
       return Path.of(env);
