@@ -40,6 +40,10 @@ const usageText = `usage:
                [--priority P] [--run-at ISO8601] [--count N]
   peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]
                [--interval-ms MS]
+  peer bench-enqueue --url URL [--threads T] [--seconds S] [--class C] [--queue Q]
+  peer bench-work    --url URL [--queue Q] [--workers N] [--interval-ms MS]
+                     (--until-empty [--poll-ms MS] | --expect N [--expect-class C] | --seconds S)
+                     [--max-seconds S]
 `
 
 // usageError marks bad command lines (exit status 2).
@@ -76,6 +80,10 @@ func run(args []string) error {
 		return cmdEnqueue(args[1:])
 	case "work":
 		return cmdWork(args[1:])
+	case "bench-enqueue":
+		return cmdBenchEnqueue(args[1:])
+	case "bench-work":
+		return cmdBenchWork(args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(os.Stderr, usageText)
 		os.Exit(2)
