@@ -1,6 +1,7 @@
 package io.quejava;
 
 import io.quejava.internal.SchemaInfo;
+import io.quejava.internal.Tx;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -132,22 +133,7 @@ public final class Migrator {
   }
 
   private int run(int target, boolean alterExisting) {
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        int result = migrateIn(c, target, alterExisting);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    } catch (SQLException e) {
-      throw new QueException("migration of que_jobs failed: " + e.getMessage(), e);
-    }
+    return Tx.run(dataSource, "migration of que_jobs", c -> migrateIn(c, target, alterExisting));
   }
 
   private int migrateIn(Connection c, int target, boolean alterExisting) throws SQLException {

@@ -1,6 +1,7 @@
 package io.quejava.ext;
 
 import io.quejava.QueException;
+import io.quejava.internal.Tx;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -94,22 +95,7 @@ public final class ExtensionMigrator {
       throw new IllegalArgumentException(
           "target: extension " + extension + " has versions 0 to " + newest + ", not " + target);
     }
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        int result = migrateIn(c, target);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    } catch (SQLException e) {
-      throw new QueException("migration of extension " + extension + " failed: " + e.getMessage(), e);
-    }
+    return Tx.run(dataSource, "migration of extension " + extension, c -> migrateIn(c, target));
   }
 
   private int migrateIn(Connection c, int target) throws SQLException {

@@ -1,7 +1,7 @@
 package io.quejava.ext.deadletter;
 
 import io.quejava.Client;
-import io.quejava.QueException;
+import io.quejava.internal.Tx;
 import io.quejava.ext.ExtensionMigrator;
 import java.sql.Array;
 import java.sql.Connection;
@@ -275,26 +275,7 @@ public final class DeadLetters {
     return t == null ? null : t.toInstant();
   }
 
-  private interface Work<T> {
-    T run(Connection c) throws SQLException;
-  }
-
-  private <T> T inTransaction(String what, Work<T> work) {
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    } catch (SQLException e) {
-      throw new QueException(what + " failed: " + e.getMessage(), e);
-    }
+  private <T> T inTransaction(String what, Tx.Work<T> work) {
+    return Tx.run(dataSource, what, work);
   }
 }

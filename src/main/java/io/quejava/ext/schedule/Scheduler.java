@@ -1,5 +1,6 @@
 package io.quejava.ext.schedule;
 
+import io.quejava.internal.Tx;
 import io.quejava.Client;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
@@ -89,7 +90,7 @@ public final class Scheduler implements PoolExtension {
     Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
     int enqueued = 0;
     while (true) {
-      int[] result = Schedules.inTransaction(client.dataSource(), "schedule tick", c -> pass(c, now));
+      int[] result = Tx.run(client.dataSource(), "schedule tick", c -> pass(c, now));
       enqueued += result[1];
       if (result[0] < batchSize) {
         break;

@@ -1,6 +1,6 @@
 package io.quejava.ext.schedule;
 
-import io.quejava.QueException;
+import io.quejava.internal.Tx;
 import io.quejava.ext.ExtensionMigrator;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -216,30 +216,7 @@ public final class Schedules {
     }
   }
 
-  interface Work<T> {
-    T run(Connection c) throws SQLException;
-  }
-
-  private <T> T inTransaction(String what, Work<T> work) {
-    return inTransaction(dataSource, what, work);
-  }
-
-  static <T> T inTransaction(DataSource dataSource, String what, Work<T> work) {
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    } catch (SQLException e) {
-      throw new QueException(what + " failed: " + e.getMessage(), e);
-    }
+  private <T> T inTransaction(String what, Tx.Work<T> work) {
+    return Tx.run(dataSource, what, work);
   }
 }

@@ -1,0 +1,40 @@
+package io.quejava.internal;
+
+import io.quejava.QueException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+
+/** One transaction on a connection of our own: committed on success, rolled back on any failure. */
+public final class Tx {
+  private Tx() {}
+
+  /** The work done inside the transaction. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} in one transaction on a new connection from {@code dataSource}; a database
+   * failure becomes a {@link QueException} whose message starts with {@code what}.
+   */
+  public static <T> T run(DataSource dataSource, String what, Work<T> work) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw new QueException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+}
