@@ -1,0 +1,174 @@
+package io.quejava.bench;
+
+import io.quejava.Client;
+import io.quejava.NewJob;
+import io.quejava.bench.Bench.Ctx;
+import io.quejava.bench.Report.Cell;
+import java.io.StringReader;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.postgresql.PGConnection;
+
+/**
+ * Scenario 1: enqueue. One job per call from 1 and 8 threads (que-java {@code Client.enqueue} on a
+ * pool of as many connections, que-go {@code Client.Enqueue}, and pgbench's bare prepared INSERT),
+ * each for a fixed time; then {@code enqueueAll} of 10,000 jobs per call against COPY of 10,000
+ * rows per call. Every call commits on its own (autocommit).
+ */
+final class EnqueueBench {
+  static final int BATCH = 10_000;
+
+  private EnqueueBench() {}
+
+  /** Slices per implementation, taken in turns, so that a slow spell of the disk or the machine hits all three. */
+  static int rounds(Ctx ctx) {
+    return ctx.options.quick ? 1 : 3;
+  }
+
+  static void run(Ctx ctx) throws Exception {
+    Env env = ctx.env;
+    int rounds = rounds(ctx);
+    double slice = ctx.options.enqueueSeconds() / rounds;
+    ctx.report.section("1. Enqueue (" + (rounds > 1 ? rounds + " interleaved slices of " + Math.round(slice) + " s each" : Math.round(slice) + " s each") + ")");
+    for (int threads : List.of(1, 8)) {
+      String what = threads + (threads == 1 ? " thread" : " threads");
+      // jobs and seconds summed over the slices, for que-java, que-go and pgbench
+      double[] jobs = new double[3];
+      double[] seconds = new double[3];
+      for (int round = 0; round < rounds; round++) {
+        boolean profile = threads == 1 && round == rounds - 1; // the last slice: the JIT has settled
+        Bench.progress("enqueue, " + what + ", slice " + (round + 1) + " of " + rounds);
+        double[] j = javaSingle(ctx, threads, slice, profile);
+        jobs[0] += j[0];
+        seconds[0] += j[1];
+        if (ctx.hasGo()) {
+          prepare(env);
+          var before = ctx.profile.begin();
+          var r = ctx.go.run("bench-enqueue", List.of("--url", Env.libpqUrl(env.bench, "que-bench-go"),
+              "--threads", Integer.toString(threads), "--seconds", Double.toString(slice)), Duration.ofMinutes(5));
+          if (profile) {
+            ctx.profile.end("enqueue, 1 thread: que-go", before, Double.parseDouble(r.get("cpu_ms")));
+          }
+          jobs[1] += Long.parseLong(r.get("enqueued"));
+          seconds[1] += Long.parseLong(r.get("elapsed_us")) / 1e6;
+        }
+        if (ctx.pgbench != null) {
+          prepare(env);
+          var before = ctx.profile.begin();
+          Pgbench.Result r = ctx.pgbench.run(env.bench, Pgbench.INSERT_SCRIPT, threads, 0, slice);
+          if (profile) {
+            ctx.profile.end("enqueue, 1 client: pgbench INSERT", before, r.cpuMs());
+          }
+          jobs[2] += r.transactions();
+          seconds[2] += r.seconds();
+        }
+      }
+      ctx.report.row("enqueue, 1 job per call, " + what, "jobs/s", Cell.of(jobs[0] / seconds[0]),
+          ctx.hasGo() ? Cell.of(jobs[1] / seconds[1]) : ctx.goMissing(),
+          ctx.pgbench != null ? Cell.of(jobs[2] / seconds[2]) : Cell.na("n/a (no pgbench)"));
+    }
+
+    Bench.progress("enqueue: que-java enqueueAll of " + BATCH);
+    Cell batch = Cell.of(javaBatch(ctx));
+    Bench.progress("enqueue: COPY of " + BATCH);
+    Cell copy = Cell.of(copy(ctx));
+    ctx.report.row("enqueueAll, 10,000 jobs per call", "jobs/s", batch, Cell.na("n/a (que-go has none)"), copy);
+  }
+
+  /** Empty que_jobs, flushed to disk: each enqueue run starts from the same state. */
+  private static void prepare(Env env) throws Exception {
+    env.exec("TRUNCATE que_jobs");
+    env.checkpoint();
+  }
+
+  /** que-java's Client.enqueue from {@code threads} threads, one pooled connection each: {jobs, seconds}. */
+  private static double[] javaSingle(Ctx ctx, int threads, double seconds, boolean profile) throws Exception {
+    Env env = ctx.env;
+    try (FixedPool pool = new FixedPool(Env.dataSource(env.bench, "que-bench-java"), threads)) {
+      Client client = Client.create(pool);
+      prepare(env);
+      var before = ctx.profile.begin();
+      AtomicLong count = new AtomicLong();
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      CountDownLatch go = new CountDownLatch(1);
+      CountDownLatch done = new CountDownLatch(threads);
+      List<Thread> list = new ArrayList<>();
+      long[] deadline = new long[1];
+      for (int t = 0; t < threads; t++) {
+        Thread th = new Thread(() -> {
+          try {
+            go.await();
+            long n = 0;
+            while (System.nanoTime() < deadline[0]) {
+              client.enqueue(NewJob.of(JavaDrain.NOOP));
+              n++;
+            }
+            count.addAndGet(n);
+          } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+          } finally {
+            done.countDown();
+          }
+        }, "bench-enqueue-" + t);
+        th.start();
+        list.add(th);
+      }
+      long start = System.nanoTime();
+      deadline[0] = start + (long) (seconds * 1e9);
+      go.countDown();
+      done.await();
+      long end = System.nanoTime();
+      if (failure.get() != null) {
+        throw new IllegalStateException("enqueue failed", failure.get());
+      }
+      pool.close();
+      if (profile) {
+        ctx.profile.end("enqueue, 1 thread: que-java", before);
+      }
+      return new double[] {count.get(), (end - start) / 1e9};
+    }
+  }
+
+  /** que-java's enqueueAll, {@link #BATCH} jobs per call (building the NewJobs is timed too). */
+  private static double javaBatch(Ctx ctx) throws Exception {
+    Env env = ctx.env;
+    int calls = ctx.options.batchCalls();
+    try (FixedPool pool = new FixedPool(Env.dataSource(env.bench, "que-bench-java"), 1)) {
+      Client client = Client.create(pool);
+      prepare(env);
+      long start = System.nanoTime();
+      for (int c = 0; c < calls; c++) {
+        List<NewJob> jobs = new ArrayList<>(BATCH);
+        for (int i = 0; i < BATCH; i++) {
+          jobs.add(NewJob.of(JavaDrain.NOOP));
+        }
+        client.enqueueAll(jobs);
+      }
+      return (double) calls * BATCH / ((System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  /** COPY into que_jobs, {@link #BATCH} rows per statement (building the text is timed too). */
+  private static double copy(Ctx ctx) throws Exception {
+    Env env = ctx.env;
+    int calls = ctx.options.batchCalls();
+    try (Connection c = Env.dataSource(env.bench, "que-bench-copy").getConnection()) {
+      var copy = c.unwrap(PGConnection.class).getCopyAPI();
+      prepare(env);
+      long start = System.nanoTime();
+      for (int k = 0; k < calls; k++) {
+        StringBuilder sb = new StringBuilder(BATCH * 14);
+        for (int i = 0; i < BATCH; i++) {
+          sb.append(JavaDrain.NOOP).append("\t[]\n");
+        }
+        copy.copyIn("COPY que_jobs (job_class, args) FROM STDIN", new StringReader(sb.toString()));
+      }
+      return (double) calls * BATCH / ((System.nanoTime() - start) / 1e9);
+    }
+  }
+}
