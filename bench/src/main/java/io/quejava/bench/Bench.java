@@ -310,8 +310,9 @@ public final class Bench {
         transaction; batch enqueue = COPY of the same number of rows per call; work and backlog = \
         pgbench running the classic protocol's per-job SQL (lock walk, re-check by the 4-column key, \
         DELETE by the key, pg_advisory_unlock), one job per script run, with jobs lost to lock races \
-        not counted; "que-java's batch SQL" = the same four steps as que-java's WorkerPool sends them \
-        for up to 8 jobs at a time (one walk, one re-check, one DELETE, one unlock per batch).""";
+        not counted; "que-java's batch SQL" = the statements que-java's WorkerPool sends at full \
+        prefetch: per batch of up to 8 jobs one walk, one re-check and one unlock, and one DELETE per \
+        job.""";
   }
 
   private static void saveCopy(Path root, String header, Ctx ctx, String profile, String total) {
