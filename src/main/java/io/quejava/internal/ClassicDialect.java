@@ -39,7 +39,7 @@ public final class ClassicDialect implements Dialect {
    */
   private static final String INSERT_ALL =
       "WITH b AS MATERIALIZED (\n"
-          + "  SELECT u.n, nextval(pg_get_serial_sequence('que_jobs', 'job_id')) AS job_id, u.queue,\n"
+          + "  SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'job_id')::regclass)) AS job_id, u.queue,\n"
           + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
           + "         u.job_class, u.args::json AS args\n"
           + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[])\n"

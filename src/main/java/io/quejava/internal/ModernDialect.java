@@ -77,7 +77,7 @@ public final class ModernDialect implements Dialect {
         + "RETURNING id, run_at";
     // As the classic batch insert: ids drawn per input row in a materialised CTE, tied to position n.
     this.insertAll = "WITH b AS MATERIALIZED (\n"
-        + "  SELECT u.n, nextval(pg_get_serial_sequence('que_jobs', 'id')) AS id, u.queue,\n"
+        + "  SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'id')::regclass)) AS id, u.queue,\n"
         + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
         + "         u.job_class, u.args::jsonb AS args, u.data::jsonb AS data"
         + (hasKwargs ? ", u.kwargs::jsonb AS kwargs" : "") + "\n"
