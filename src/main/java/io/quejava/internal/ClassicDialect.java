@@ -121,36 +121,15 @@ public final class ClassicDialect implements Dialect {
 
   @Override
   public List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException {
-    int n = jobs.size();
-    String[] queues = new String[n];
-    Integer[] priorities = new Integer[n];
-    String[] runAts = new String[n];
-    String[] classes = new String[n];
-    String[] args = new String[n];
-    for (int i = 0; i < n; i++) {
-      NewJob job = jobs.get(i);
-      check(job, "jobs[" + i + "].");
-      queues[i] = job.queueOr(defaultQueue());
-      priorities[i] = job.priority();
-      runAts[i] = job.runAt() == null ? null : Text.pgTimestamp(job.runAt().atOffset(ZoneOffset.UTC));
-      classes[i] = job.jobClass();
-      args[i] = job.argsJson();
+    for (int i = 0; i < jobs.size(); i++) {
+      check(jobs.get(i), "jobs[" + i + "].");
     }
-    List<Array> arrays = new ArrayList<>(5);
+    List<Array> arrays = List.of();
     try (PreparedStatement ps = c.prepareStatement(INSERT_ALL)) {
-      arrays.add(c.createArrayOf("text", queues));
-      arrays.add(c.createArrayOf("int4", priorities));
-      arrays.add(c.createArrayOf("text", runAts));
-      arrays.add(c.createArrayOf("text", classes));
-      arrays.add(c.createArrayOf("text", args));
-      for (int i = 0; i < arrays.size(); i++) {
-        ps.setArray(i + 1, arrays.get(i));
-      }
+      arrays = Inserts.bind(c, ps, jobs, defaultQueue(), Inserts.Extra.NONE);
       return Inserts.read(ps, jobs, this::inserted);
     } finally {
-      for (Array a : arrays) {
-        a.free();
-      }
+      Inserts.free(arrays);
     }
   }
 

@@ -190,24 +190,8 @@ public final class ModernDialect implements Dialect {
    */
   @Override
   public List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException {
-    int n = jobs.size();
-    String[] queues = new String[n];
-    Integer[] priorities = new Integer[n];
-    String[] runAts = new String[n];
-    String[] classes = new String[n];
-    String[] args = new String[n];
-    String[] data = new String[n];
-    String[] kwargs = new String[n];
-    for (int i = 0; i < n; i++) {
-      NewJob job = jobs.get(i);
-      check(job, "jobs[" + i + "].");
-      queues[i] = job.queueOr(defaultQueue());
-      priorities[i] = job.priority();
-      runAts[i] = job.runAt() == null ? null : Text.pgTimestamp(job.runAt().atOffset(ZoneOffset.UTC));
-      classes[i] = job.jobClass();
-      args[i] = job.argsJson();
-      data[i] = job.dataJson();
-      kwargs[i] = job.kwargsJson() == null ? "{}" : job.kwargsJson();
+    for (int i = 0; i < jobs.size(); i++) {
+      check(jobs.get(i), "jobs[" + i + "].");
     }
     boolean skipNotify = schemaVersion >= 7;
     boolean ownTransaction = skipNotify && c.getAutoCommit();
@@ -217,7 +201,7 @@ public final class ModernDialect implements Dialect {
     boolean done = false;
     try {
       String previous = skipNotify ? skipNotify(c) : null;
-      List<JobRow> rows = insertArrays(c, jobs, queues, priorities, runAts, classes, args, data, kwargs);
+      List<JobRow> rows = insertArrays(c, jobs);
       if (skipNotify) {
         try (PreparedStatement ps = c.prepareStatement(SKIP_NOTIFY_RESTORE)) {
           ps.setString(1, previous);
@@ -246,31 +230,17 @@ public final class ModernDialect implements Dialect {
     }
   }
 
-  private List<JobRow> insertArrays(Connection c, List<NewJob> jobs, String[] queues, Integer[] priorities, String[] runAts,
-      String[] classes, String[] args, String[] data, String[] kwargs) throws SQLException {
-    List<Array> arrays = new ArrayList<>(7);
+  private List<JobRow> insertArrays(Connection c, List<NewJob> jobs) throws SQLException {
+    List<Array> arrays = List.of();
     try (PreparedStatement ps = c.prepareStatement(insertAll)) {
-      int i = 1;
-      arrays.add(c.createArrayOf("text", queues));
-      arrays.add(c.createArrayOf("int4", priorities));
-      arrays.add(c.createArrayOf("text", runAts));
-      arrays.add(c.createArrayOf("text", classes));
-      arrays.add(c.createArrayOf("text", args));
-      arrays.add(c.createArrayOf("text", data));
-      if (schemaVersion >= 6) {
-        arrays.add(c.createArrayOf("text", kwargs));
-      }
-      for (Array a : arrays) {
-        ps.setArray(i++, a);
-      }
+      arrays = Inserts.bind(c, ps, jobs, defaultQueue(),
+          schemaVersion >= 6 ? Inserts.Extra.DATA_AND_KWARGS : Inserts.Extra.DATA);
       if (jobSchemaVersion != null) {
-        ps.setInt(i, jobSchemaVersion);
+        ps.setInt(arrays.size() + 1, jobSchemaVersion);
       }
       return Inserts.read(ps, jobs, this::inserted);
     } finally {
-      for (Array a : arrays) {
-        a.free();
-      }
+      Inserts.free(arrays);
     }
   }
 
