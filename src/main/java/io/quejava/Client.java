@@ -230,6 +230,94 @@ public final class Client {
     }
   }
 
+  /**
+   * For a job whose session ended while it ran (the handler killed it, the server ended it): locks
+   * the job again on a fresh session and re-checks that its row is exactly as it was locked, so the
+   * failure can be recorded with its backoff. Returns the job, locked on a session it owns, or null
+   * when another session holds it (another worker runs it now: leave it alone) or the row changed.
+   */
+  LockedJob relock(Job job, RetryPolicy retryPolicy, Integer maxRetryCount) {
+    Session s;
+    try {
+      s = new Session(dataSource.getConnection());
+    } catch (SQLException e) {
+      throw new QueException("cannot get a connection: " + e.getMessage(), e);
+    }
+    boolean handedOver = false;
+    try {
+      s.resetTransaction();
+      if (!s.tryAdvisoryLock(job.id())) {
+        return null;
+      }
+      if (!dialect.recheck(s, job.row())) {
+        dialect.unlock(s, job.id());
+        return null;
+      }
+      handedOver = true;
+      return new LockedJob(dialect, s, job, retryPolicy, maxRetryCount, true);
+    } catch (SQLException e) {
+      s.abort();
+      throw new QueException("locking job " + job.id() + " again failed: " + e.getMessage(), e);
+    } finally {
+      if (!handedOver) {
+        s.close();
+      }
+    }
+  }
+
+  /**
+   * Failures of jobs whose session ended while they ran, not yet recorded: any worker of this client
+   * that locks such a job (its row unchanged) records the failure instead of running it again, so a
+   * job that kills its own session runs once per backoff, not in a hot loop among this process's
+   * workers. Bounded; entries are dropped once used or after {@link #ORPHAN_TTL_NANOS}.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<Long, Orphan> orphans = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static final long ORPHAN_TTL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(10);
+  private static final int MAX_ORPHANS = 10_000;
+
+  /** A failure waiting to be recorded for the job with this error count and class. */
+  record Orphan(int errorCount, String jobClass, Throwable failure, long createdNanos) {}
+
+  /**
+   * Ids of the jobs this client's workers are running now. A job whose session died mid-run (its
+   * lock gone with it) can be locked by a sibling while its first attempt still runs or settles; the
+   * sibling must not run it at the same time in this process, so it leaves the job alone.
+   */
+  private final java.util.Set<Long> runningHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Marks the job as running in this process; false when an attempt of it already runs here. */
+  boolean startRunning(long id) {
+    return runningHere.add(id);
+  }
+
+  void stopRunning(long id) {
+    runningHere.remove(id);
+  }
+
+  void rememberOrphan(Job job, Throwable failure) {
+    if (orphans.size() < MAX_ORPHANS) {
+      orphans.put(job.id(), new Orphan(job.errorCount(), job.jobClass(), failure, System.nanoTime()));
+    }
+  }
+
+  void forgetOrphan(long id) {
+    orphans.remove(id);
+  }
+
+  /** The unrecorded failure of this job's previous attempt, if its row is still as it was then. */
+  Throwable takeOrphan(Job job) {
+    if (orphans.isEmpty()) {
+      return null;
+    }
+    Orphan o = orphans.remove(job.id());
+    if (o == null || System.nanoTime() - o.createdNanos() > ORPHAN_TTL_NANOS
+        || o.errorCount() != job.errorCount() || !o.jobClass().equals(job.jobClass())) {
+      return null;
+    }
+    return o.failure();
+  }
+
   /** Unlocks these jobs on the session in one statement; returns how many locks were held. */
   int unlockAll(Session session, long[] ids) throws SQLException {
     return ids.length == 1 ? (dialect.unlock(session, ids[0]) ? 1 : 0) : dialect.unlockAll(session, ids);

@@ -25,6 +25,7 @@ public final class JobContext {
   private volatile int progress = -1;
   private volatile String cancelReason;
   private volatile boolean stopRequested;
+  private boolean ended;
 
   JobContext(Job job, String workerName, int backendPid, Thread thread) {
     this.job = job;
@@ -102,7 +103,7 @@ public final class JobContext {
   public void cancel(String reason) {
     Objects.requireNonNull(reason, "reason");
     synchronized (this) {
-      if (cancelReason != null) {
+      if (cancelReason != null || ended) {
         return;
       }
       cancelReason = reason;
@@ -117,8 +118,20 @@ public final class JobContext {
     stopRequested = true;
   }
 
+  /**
+   * The handler (with its interceptors) returned or threw: later cancels are ignored, so a cancel
+   * that arrives after the handler finished cannot turn its success into a cancelled attempt, nor
+   * interrupt whatever the thread does next. Returns true when the attempt was cancelled before.
+   */
+  synchronized boolean end() {
+    ended = true;
+    thread = null;
+    return cancelReason != null;
+  }
+
   /** The attempt ended: later cancels must not interrupt whatever the thread does next. */
   synchronized void detach() {
+    ended = true;
     thread = null;
   }
 

@@ -199,12 +199,20 @@ public final class LockedJob implements AutoCloseable {
   private void write(Outcome result, String what, Write statement) {
     try {
       int rows = statement.run();
+      boolean inTransaction = session.inTransaction();
       if (rows == 0) {
+        if (inTransaction) {
+          // The caller's transaction must not commit its effect for a job that stays in the table
+          // and runs again: make it roll back (rule: one committed outcome per effect).
+          throw new JobChangedException(job.id(), what + " job " + job.id() + " (" + job.jobClass()
+              + ") matched no row: the job changed under its lock (run_at, queue or priority moved, or"
+              + " it was deleted); roll back this transaction, the job runs again as it now is");
+        }
         log.warn("job changed under its lock: {} matched no row (id={} class={} queue='{}')",
             what, job.id(), job.jobClass(), job.queue());
       }
       outcome = result;
-      outcomeUncommitted = session.inTransaction();
+      outcomeUncommitted = inTransaction;
     } catch (SQLException e) {
       throw new QueException(what + " job " + job.id() + " failed: " + e.getMessage(), e);
     }
@@ -265,6 +273,22 @@ public final class LockedJob implements AutoCloseable {
   /** True once the job was deleted, errored, retried, finished or expired. */
   public boolean isResolved() {
     return outcome != null;
+  }
+
+  /** True when the job was resolved by a statement that has committed (autocommit, or a committed transaction as far as we know). */
+  boolean outcomeCommitted() {
+    if (outcome == null) {
+      return false;
+    }
+    if (!outcomeUncommitted) {
+      return true;
+    }
+    try {
+      // Written inside a transaction: it committed if none is open any more and the session lives.
+      return !session.isAborted() && !session.inTransaction();
+    } catch (SQLException e) {
+      return false;
+    }
   }
 
   /** True once {@link #delete()} ran (and was not rolled back). */

@@ -1,6 +1,7 @@
 package io.quejava;
 
 import io.quejava.internal.Json;
+import io.quejava.internal.Text;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
@@ -205,9 +206,11 @@ public final class NewJob {
     checkNoNul("jobClass", jobClass);
   }
 
+  /** Every string field passes here: no NUL, no unpaired surrogate (neither can be stored as given). */
   private static void checkNoNul(String field, String value) {
     if (value.indexOf('\0') >= 0) {
       throw new IllegalArgumentException(field + ": contains a NUL character, which PostgreSQL cannot store");
     }
+    Text.requireWellFormed(field, value);
   }
 }

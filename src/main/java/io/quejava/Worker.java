@@ -122,14 +122,13 @@ public final class Worker {
       return false;
     }
     try {
-      perform(locked, s);
+      return perform(locked, s);
     } finally {
       locked.release();
       if (s.isAborted()) {
         dropSession();
       }
     }
-    return true;
   }
 
   /** A job slower than this ends prefetching until jobs are fast again. */
@@ -191,6 +190,7 @@ public final class Worker {
       }
       long walked = System.nanoTime();
       int done = 0;
+      boolean skippedRunning = false;
       boolean allFast = true;
       int end = batch.size(); // jobs at end and after were unlocked early, unrun
       try {
@@ -209,7 +209,10 @@ public final class Worker {
             end = i + 1;
           }
           long start = System.nanoTime();
-          perform(locked, s);
+          if (!perform(locked, s)) {
+            skippedRunning = true;
+            continue;
+          }
           done++;
           if (System.nanoTime() - start > FAST_JOB_NANOS) {
             allFast = false;
@@ -246,6 +249,12 @@ public final class Worker {
         if (s.isAborted()) {
           dropSession();
         }
+      }
+      if (skippedRunning && done == 0) {
+        // Only a job still running here was found: walk further next time, after a wait, rather
+        // than lock it again and again while its first attempt settles.
+        batchSize = Math.min(Math.max(2, config.prefetch()), batchSize * 2);
+        return 0;
       }
       batchSize = allFast && done == end ? Math.min(config.prefetch(), batchSize * 2) : 1;
       return done;
@@ -329,8 +338,9 @@ public final class Worker {
     if (awaitExit(saturatedNanos(timeout))) {
       return true;
     }
+    // Returns by the deadline plus the grace at the latest: a handler deaf to the cancel keeps
+    // its thread, but no longer its lock, and is not waited for.
     forceStop(DEFAULT_ABORT_GRACE);
-    awaitExit(TimeUnit.SECONDS.toNanos(10));
     return false;
   }
 
@@ -392,8 +402,27 @@ public final class Worker {
     }
   }
 
-  /** Runs one locked job through the interceptors and its handler and writes its outcome. */
-  private void perform(LockedJob locked, Session s) {
+  /**
+   * Runs one locked job through the interceptors and its handler and writes its outcome. Returns
+   * false, touching nothing, when an attempt of the same job still runs in this process (its session
+   * died under it, so the lock we hold does not prove it is not running).
+   */
+  private boolean perform(LockedJob locked, Session s) {
+    Job job = locked.job();
+    if (!client.startRunning(job.id())) {
+      log.warn("job {} ({}) is still running here on a session that ended; left alone until that attempt settles",
+          job.id(), job.jobClass());
+      return false;
+    }
+    try {
+      performLocked(locked, s);
+    } finally {
+      client.stopRunning(job.id());
+    }
+    return true;
+  }
+
+  private void performLocked(LockedJob locked, Session s) {
     Job job = locked.job();
     long start = System.nanoTime();
     Thread thread = Thread.currentThread();
@@ -407,27 +436,26 @@ public final class Worker {
     MDC.put("que.job_class", job.jobClass());
     MDC.put("que.queue", job.queue());
     try {
+      Throwable failure = client.takeOrphan(job);
+      if (failure != null) {
+        // Its previous attempt here ended its own session before the failure could be written (and
+        // the relock lost to this worker): record that failure now instead of running it again.
+        log.warn("job not run: its previous attempt ended its database session; recording that failure id={} class={} queue='{}'",
+            job.id(), job.jobClass(), job.queue());
+      } else {
+        try {
+          chain(locked).proceed();
+        } catch (Throwable t) {
+          failure = t;
+        }
+      }
+      // From here on a cancel changes nothing: the handler has finished.
+      boolean cancelled = ctx.end();
       try {
-        chain(locked).proceed();
-      } catch (Throwable t) {
-        recordFailure(locked, s, t, start);
-        return;
+        writeOutcome(locked, s, failure, cancelled, start);
+      } catch (SQLException | RuntimeException e) {
+        outcomeFailed(locked, s, failure, e, start);
       }
-      if (s.resetTransaction()) {
-        locked.transactionRolledBack();
-        recordFailure(locked, s,
-            new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
-            start);
-        return;
-      }
-      if (!locked.isResolved()) {
-        locked.delete();
-      }
-      worked.incrementAndGet();
-      log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
-          job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
-    } catch (SQLException e) {
-      throw new QueException("job " + job.id() + ": resetting its connection failed: " + e.getMessage(), e);
     } finally {
       ctx.detach();
       current = null;
@@ -437,6 +465,123 @@ public final class Worker {
       MDC.remove("que.job_id");
       MDC.remove("que.job_class");
       MDC.remove("que.queue");
+    }
+  }
+
+  /**
+   * Writes how the attempt ended: the handler's failure, a rolled-back transaction (a failure), a
+   * cancel (shutdown: the row is left as it was; any other reason: a failure), or success (delete,
+   * unless the handler resolved the job itself).
+   */
+  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start)
+      throws SQLException {
+    Job job = locked.job();
+    if (s.isAborted()) {
+      throw new QueException("job " + job.id() + ": its connection was closed while it ran");
+    }
+    if (failure != null) {
+      recordFailure(locked, s, failure, start);
+      return;
+    }
+    if (s.resetTransaction()) {
+      locked.transactionRolledBack();
+      recordFailure(locked, s,
+          new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
+          start);
+      return;
+    }
+    if (cancelled && !locked.isResolved()) {
+      JobContext ctx = locked.context();
+      if (SHUTDOWN_REASON.equals(ctx.cancelReason())) {
+        // A handler that returns after the deadline's cancel did not finish its work: the row stays
+        // exactly as it was and the unlock that follows lets another worker run it again.
+        log.warn("job cancelled at the shutdown deadline returned without resolving it id={} class={} queue='{}' ms={};"
+            + " its row is left unchanged for another worker", job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+        return;
+      }
+      recordFailure(locked, s, new java.util.concurrent.CancellationException("job " + job.id() + " (" + job.jobClass()
+          + ") was cancelled (" + ctx.cancelReason() + ") and returned without resolving it"), start);
+      return;
+    }
+    if (!locked.isResolved()) {
+      locked.delete();
+    }
+    worked.incrementAndGet();
+    log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
+        job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
+  }
+
+  /**
+   * Writing the outcome failed, nearly always because the job's session is gone: its handler ended
+   * it ({@code pg_terminate_backend}, an idle-in-transaction timeout), the server restarted, or the
+   * shutdown deadline closed it. The server has dropped the job's lock with the session, so another
+   * worker may lock it at once. Unless the shutdown deadline closed it (the row is then left for
+   * another worker), the failure (the handler's own exception when it threw) is recorded with its
+   * backoff on a fresh session, after locking the job again and re-checking that its row is
+   * unchanged; a job another session holds by then is left to it. Until it is recorded, every worker
+   * of this client that locks the job records the failure instead of running it again.
+   */
+  private void outcomeFailed(LockedJob locked, Session s, Throwable failure, Exception e, long start) {
+    Job job = locked.job();
+    boolean closedAtDeadline = s.isAborted() && stopping;
+    s.abort(); // whatever its state, this session no longer proves the job's lock
+    if (closedAtDeadline) {
+      log.warn("job interrupted at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left for another worker",
+          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      return;
+    }
+    if (locked.outcomeCommitted()) {
+      log.warn("job {} ({}): its outcome had committed when its session failed ({})", job.id(), job.jobClass(), e.getMessage());
+      return;
+    }
+    Throwable cause = failure != null ? failure
+        : new IllegalStateException("the job's database session failed before its outcome was written: " + e.getMessage(), e);
+    failed.incrementAndGet();
+    logFailure("job failed and its database session ended; recording the failure on a fresh session", job, start, cause);
+    client.rememberOrphan(job, cause);
+    LockedJob again;
+    try {
+      again = client.relock(job, config.retryPolicy(), maxRetryCount);
+    } catch (RuntimeException re) {
+      log.warn("job {}: its failure could not be recorded ({}); a worker of this process records it when it locks the job",
+          job.id(), re.getMessage());
+      return;
+    }
+    if (again == null) {
+      log.warn("job {}: another session holds it or its row changed; its failure is left to that session", job.id());
+      return;
+    }
+    try {
+      again.error(cause);
+      client.forgetOrphan(job.id());
+    } catch (RuntimeException re) {
+      log.warn("job {}: recording its failure on a fresh session failed: {}", job.id(), re.getMessage());
+    } finally {
+      again.release();
+      Siblings sib = siblings;
+      if (sib != null) {
+        sib.wakeAnother(this); // one that left the job alone while this attempt settled may look again
+      }
+    }
+  }
+
+  private static boolean causedByJobChange(Throwable t) {
+    for (int depth = 0; t != null && depth < 20; depth++, t = t.getCause()) {
+      if (t instanceof JobChangedException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void logFailure(String what, Job job, long start, Throwable failure) {
+    try {
+      log.warn("{} id={} class={} queue='{}' error_count={} ms={}",
+          what, job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
+    } catch (RuntimeException e) {
+      // The failure's own toString() failed inside the logger.
+      log.warn("{} id={} class={} queue='{}' error_count={} ms={} ({} could not be printed)",
+          what, job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure.getClass().getName());
     }
   }
 
@@ -462,11 +607,6 @@ public final class Worker {
   private void recordFailure(LockedJob locked, Session s, Throwable failure, long start) throws SQLException {
     Job job = locked.job();
     failed.incrementAndGet();
-    if (s.isAborted()) {
-      log.warn("job interrupted at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left for another worker",
-          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
-      return;
-    }
     JobContext ctx = locked.context();
     if (stopping && SHUTDOWN_REASON.equals(ctx.cancelReason()) && !locked.isResolved()) {
       // Cancelled by the deadline, not failed: leave the row exactly as it was; the unlock that
@@ -494,17 +634,16 @@ public final class Worker {
           job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
       return;
     }
+    if (causedByJobChange(failure)) {
+      // Its transaction was rolled back above; the row, as someone changed it, decides what runs next.
+      log.warn("job changed under its lock id={} class={} queue='{}' ms={}: its transaction was rolled back and the job left as it now is",
+          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      return;
+    }
     if (!locked.isResolved()) {
       locked.error(failure);
     }
-    try {
-      log.warn("job errored id={} class={} queue='{}' error_count={} ms={}",
-          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
-    } catch (RuntimeException e) {
-      // The failure's own toString() failed inside the logger; the error is recorded already.
-      log.warn("job errored id={} class={} queue='{}' error_count={} ms={} ({} could not be printed)",
-          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure.getClass().getName());
-    }
+    logFailure("job errored", job, start, failure);
   }
 
   /**

@@ -228,19 +228,19 @@ public final class WorkerPool {
           w.abortSession();
         }
       }
-      for (Worker w : workers) {
-        w.awaitExit(TimeUnit.SECONDS.toNanos(10));
-      }
+      // The bound is the deadline plus the grace: a handler that ignored its cancel keeps its thread
+      // (its lock is gone with its connection) and is not waited for.
+      return false;
     }
     for (Thread t : threads) {
       try {
-        t.join(TimeUnit.SECONDS.toMillis(10));
+        t.join(TimeUnit.SECONDS.toMillis(1)); // the workers have exited: their threads end at once
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
       }
     }
-    return clean;
+    return true;
   }
 
   /** Settings for a {@link WorkerPool}. */

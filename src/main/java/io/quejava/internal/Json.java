@@ -83,10 +83,12 @@ public final class Json {
           case START_ARRAY, START_OBJECT -> depth++;
           case END_ARRAY, END_OBJECT -> depth--;
           case FIELD_NAME, VALUE_STRING -> {
-            if (p.getText().indexOf('\0') >= 0) {
+            String text = p.getText();
+            if (text.indexOf('\0') >= 0) {
               throw new IllegalArgumentException(
                   field + ": contains a NUL character (\\u0000), which PostgreSQL cannot store");
             }
+            Text.requireWellFormed(field, text);
           }
           default -> {}
         }

@@ -57,6 +57,15 @@ public final class Session implements AutoCloseable {
     return ps;
   }
 
+  /** {@code pg_try_advisory_lock(id)} (bigint form, as every Que peer locks jobs) on this session. */
+  public boolean tryAdvisoryLock(long id) throws SQLException {
+    PreparedStatement ps = prepare("SELECT pg_try_advisory_lock(?::bigint)");
+    ps.setLong(1, id);
+    try (java.sql.ResultSet rs = ps.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
   /** True when a transaction is open (or failed) on this connection. */
   public boolean inTransaction() throws SQLException {
     BaseConnection base = connection.unwrap(BaseConnection.class);

@@ -26,8 +26,60 @@ public final class Text {
     return t.getYear() <= 0 ? s + " BC" : s;
   }
 
+  /**
+   * Refuses a string holding a UTF-16 surrogate without its pair: it has no UTF-8 form, so the
+   * driver would store it as {@code ?} (or the server refuse its JSON escape), and the stored value
+   * would differ from the one given.
+   *
+   * @throws IllegalArgumentException naming {@code field}, the code unit and its position
+   */
+  public static void requireWellFormed(String field, String s) {
+    int bad = unpairedSurrogate(s);
+    if (bad >= 0) {
+      throw new IllegalArgumentException(String.format(
+          "%s: contains an unpaired UTF-16 surrogate (U+%04X at index %d), which has no UTF-8 form and cannot be stored",
+          field, (int) s.charAt(bad), bad));
+    }
+  }
+
+  /** The index of the first surrogate without its pair, or -1. */
+  public static int unpairedSurrogate(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      } else if (Character.isLowSurrogate(c)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** {@code s} with every unpaired surrogate replaced by U+FFFD (for error texts, which are never refused). */
+  public static String replaceUnpairedSurrogates(String s) {
+    int bad = unpairedSurrogate(s);
+    if (bad < 0) {
+      return s;
+    }
+    StringBuilder b = new StringBuilder(s);
+    while (bad >= 0) {
+      b.setCharAt(bad, '\uFFFD');
+      bad = unpairedSurrogate(b.toString());
+    }
+    return b.toString();
+  }
+
+  /**
+   * {@code s} as PostgreSQL can store it: NUL removed and unpaired surrogates replaced by U+FFFD
+   * (for texts that are recorded, never refused: error messages, worker names).
+   */
   public static String stripNul(String s) {
-    return s.indexOf('\0') < 0 ? s : s.replace("\0", "");
+    String t = s.indexOf('\0') < 0 ? s : s.replace("\0", "");
+    return replaceUnpairedSurrogates(t);
   }
 
   /** The first {@code max} code points of {@code s} (PostgreSQL's char_length counts code points). */

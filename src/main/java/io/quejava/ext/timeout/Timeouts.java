@@ -289,6 +289,9 @@ public final class Timeouts implements JobInterceptor {
     if (locked.isResolved() && !locked.isDeleted()) {
       return;
     }
+    if (!locked.isResolved() && locked.context().isCancelled()) {
+      return; // cancelled (by the shutdown deadline) and returned unresolved: not a success; the worker decides
+    }
     boolean deleteJob = !locked.isResolved();
     c.setAutoCommit(false);
     try {
