@@ -410,7 +410,7 @@ public final class Worker {
   private boolean perform(LockedJob locked, Session s) {
     Job job = locked.job();
     if (!client.startRunning(job.id())) {
-      log.warn("job {} ({}) is still running here on a session that ended; left alone until that attempt settles",
+      log.debug("job {} ({}) is still running here on a session that ended; left alone until that attempt settles",
           job.id(), job.jobClass());
       return false;
     }

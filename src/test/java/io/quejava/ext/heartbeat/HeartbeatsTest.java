@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quejava.JobContext;
+import io.quejava.Client;
 import io.quejava.NewJob;
 import io.quejava.PgTest;
 import io.quejava.WorkMap;
@@ -142,7 +143,7 @@ class HeartbeatsTest extends PgTest {
     CountDownLatch rerun = new CountDownLatch(1);
     CountDownLatch release = release();
     AtomicReference<Integer> hungPid = new AtomicReference<>();
-    pool("hang", beats, WorkMap.of("Hang", job -> {
+    WorkMap hang = WorkMap.of("Hang", job -> {
       if (runs.incrementAndGet() == 1) {
         hungPid.set(job.context().backendPid());
         firstStarted.countDown();
@@ -150,7 +151,8 @@ class HeartbeatsTest extends PgTest {
       } else {
         rerun.countDown();
       }
-    }), null);
+    });
+    pool("hang", beats, hang, null);
     long id = client.enqueue(NewJob.of("Hang").queue("hang")).id();
     assertTrue(firstStarted.await(DEADLINE.toSeconds(), TimeUnit.SECONDS));
     Await.until(DEADLINE, "the job's heartbeat row", () -> rowsFor(id) == 1);
@@ -175,7 +177,12 @@ class HeartbeatsTest extends PgTest {
       Await.until(DEADLINE, "the hung worker's session to end",
           () -> uncheckedCount("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", hungPid.get()) == 0);
 
-      // PostgreSQL dropped the lock with the session: the other worker runs the job again.
+      // PostgreSQL dropped the lock with the session: another process runs the job again (the
+      // hung worker's own client leaves it alone while the hung attempt still runs there).
+      WorkerPool other = WorkerPool.builder(Client.create(ds), hang).workers(1).queue("hang")
+          .wakeInterval(Duration.ofMillis(200)).build();
+      pools.add(other);
+      other.start();
       assertTrue(rerun.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "the job ran again");
       Await.until(DEADLINE, "the job to be deleted by its second run", () -> uncheckedCount("SELECT count(*) FROM que_jobs") == 0);
       stall.rollback();
