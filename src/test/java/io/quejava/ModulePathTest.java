@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.quejava.ext.ExtensionMigrator;
 import io.quejava.ext.schedule.Schedule;
 import io.quejava.testing.TestDatabase;
 import java.io.IOException;
@@ -40,7 +41,9 @@ import org.junit.jupiter.api.Test;
 /**
  * que-java as a named module: module-info.java is what a modular application gets. Runs in the
  * surefire execution {@code module-path} (src/pom.xml), which puts the core and its dependencies on
- * the module path and sets {@code que.test.modulePath}; the class-path run skips it.
+ * the module path and sets {@code que.test.modulePath}; the class-path run skips it. The rest of the
+ * suite runs on the class path; the paths here (SQL read from inside the module, Jackson, slf4j,
+ * pgjdbc, the optional cron-utils) are the ones the module boundary can break.
  */
 class ModulePathTest {
   private static final Module CORE = Client.class.getModule();
@@ -114,6 +117,19 @@ class ModulePathTest {
     assertTrue(worker.workOne());
     assertEquals("42 b", seen.get());
     assertEquals(0L, ((Number) one(ds, "SELECT count(*) FROM que_jobs WHERE job_id = " + queued.id())).longValue());
+  }
+
+  /** Each extension's SQL, like the core's, is read from inside the module. */
+  @Test
+  void everyExtensionMigratesUpAndDown() {
+    DataSource ds = TestDatabase.newSchema("modpath_ext");
+    Migrator.create(ds).migrate();
+    for (String extension : List.of("deadletter", "heartbeat", "notify", "schedule", "timeout")) {
+      ExtensionMigrator m = ExtensionMigrator.create(ds, extension);
+      assertEquals(1, m.migrate(), extension);
+      assertEquals(0, m.migrateTo(0), extension);
+      assertEquals(1, m.migrate(), extension);
+    }
   }
 
   /**
