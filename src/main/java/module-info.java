@@ -5,10 +5,14 @@
  * detection) may change in any release.
  */
 module io.quejava {
+  // Transitive: their types are part of the API (DataSource, Connection; Job.args() and kwargs() are
+  // Jackson JsonNodes; JobContext.logger() is an slf4j Logger), so an application that requires
+  // io.quejava reads them too. ModulePathTest checks that every exported signature is covered.
   requires transitive java.sql;
+  requires transitive com.fasterxml.jackson.databind;
+  requires transitive org.slf4j;
   requires org.postgresql.jdbc;
-  requires com.fasterxml.jackson.databind;
-  requires org.slf4j;
+  // Optional (cron schedules only): an application that wants them requires com.cronutils itself.
   requires static com.cronutils;
 
   exports io.quejava;

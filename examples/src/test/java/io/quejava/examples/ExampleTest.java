@@ -1,8 +1,7 @@
-package io.quejava;
+package io.quejava.examples;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.quejava.examples.QuickStartExample;
 import io.quejava.testing.TestDatabase;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
