@@ -41,6 +41,7 @@ public final class Client {
   private final Dialect dialect;
   private final String table;
   private final int maxLockAttempts;
+  private final com.fasterxml.jackson.databind.ObjectMapper mapper;
   /** Test seam: runs between the lock query and the re-check. */
   volatile Consumer<Job> beforeRecheck;
 
@@ -49,6 +50,7 @@ public final class Client {
     this.dialect = dialect;
     this.table = table;
     this.maxLockAttempts = b.maxLockAttempts;
+    this.mapper = b.mapper;
   }
 
   /** A client with the default settings; reads the schema version now. */
@@ -87,15 +89,25 @@ public final class Client {
     return dialect.defaultQueue();
   }
 
-  /** Enqueues a job of {@code jobClass} with these args (a JSON array written by Jackson), defaults for the rest. */
+  /**
+   * Enqueues a job of {@code jobClass} whose positional args are these values, one each (as
+   * {@link NewJob#of(String, Object...)}: {@code enqueue("Sum", List.of(1, 2))} stores
+   * {@code [[1, 2]]}), defaults for the rest.
+   */
   public Job enqueue(String jobClass, Object... args) {
+    return enqueue(NewJob.of(jobClass, args));
+  }
+
+  /** Enqueues a job of {@code jobClass} whose args are this record (as {@link NewJob#of(String, Record)}). */
+  public Job enqueue(String jobClass, Record args) {
     return enqueue(NewJob.of(jobClass, args));
   }
 
   /** Enqueues one job on a connection of its own, committed when this returns. */
   public Job enqueue(NewJob job) {
     Objects.requireNonNull(job, "job");
-    return withOwnConnection(c -> new Job(dialect.insert(c, job)));
+    NewJob rendered = job.render(mapper);
+    return withOwnConnection(c -> new Job(dialect.insert(c, rendered), mapper));
   }
 
   /**
@@ -106,7 +118,7 @@ public final class Client {
     Objects.requireNonNull(connection, "connection");
     Objects.requireNonNull(job, "job");
     try {
-      return new Job(dialect.insert(connection, job));
+      return new Job(dialect.insert(connection, job.render(mapper)), mapper);
     } catch (SQLException e) {
       throw new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e);
     }
@@ -187,7 +199,7 @@ public final class Client {
         }
         Consumer<Job> hook = beforeRecheck;
         if (hook != null) {
-          rows.forEach(r -> hook.accept(new Job(r)));
+          rows.forEach(r -> hook.accept(new Job(r, mapper)));
         }
         boolean[] current;
         if (rows.size() == 1) {
@@ -200,7 +212,7 @@ public final class Client {
         for (int i = 0; i < rows.size(); i++) {
           JobRow row = rows.get(i);
           if (current[i]) {
-            locked.add(new LockedJob(dialect, session, new Job(row), retryPolicy, maxRetryCount, ownsSession));
+            locked.add(new LockedJob(dialect, session, new Job(row, mapper), retryPolicy, maxRetryCount, ownsSession));
           } else {
             log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
             lostIds.add(row.id());
@@ -331,15 +343,19 @@ public final class Client {
       if (job == null) {
         throw new IllegalArgumentException("jobs[" + i + "]: must not be null");
       }
-      copy.add(job);
+      try {
+        copy.add(job.render(mapper));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("jobs[" + i + "]." + e.getMessage(), e);
+      }
     }
     return copy;
   }
 
-  private static List<Job> wrap(List<JobRow> rows) {
+  private List<Job> wrap(List<JobRow> rows) {
     List<Job> out = new ArrayList<>(rows.size());
     for (JobRow r : rows) {
-      out.add(new Job(r));
+      out.add(new Job(r, mapper));
     }
     return out;
   }
@@ -375,6 +391,7 @@ public final class Client {
     private int maxLockAttempts = DEFAULT_MAX_LOCK_ATTEMPTS;
     private Integer assumedVersion;
     private int jobSchemaVersion = DEFAULT_JOB_SCHEMA_VERSION;
+    private com.fasterxml.jackson.databind.ObjectMapper mapper = io.quejava.internal.Json.defaultMapper();
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -411,6 +428,22 @@ public final class Client {
         throw new IllegalArgumentException("jobSchemaVersion: must be 1 (Que 1.3/1.4) or 2 (Que 2.x), got " + version);
       }
       this.jobSchemaVersion = version;
+      return this;
+    }
+
+    /**
+     * The Jackson mapper that writes args and kwargs given as Java values or records, and reads
+     * them back into Java types ({@link Job#arg}, {@link Job#args(Class)}, typed handlers). Give one
+     * with the modules your types need, for instance {@code JavaTimeModule} for {@code java.time}
+     * values. Stored JSON is still parsed to trees with que-java's own settings, which keep large
+     * integers and decimals exact. Default: a mapper with Jackson's defaults, except that decimals
+     * and integers beyond 64 bits read as {@code BigDecimal}/{@code BigInteger}.
+     */
+    public Builder objectMapper(com.fasterxml.jackson.databind.ObjectMapper mapper) {
+      if (mapper == null) {
+        throw new NullPointerException("mapper: must not be null");
+      }
+      this.mapper = mapper;
       return this;
     }
 

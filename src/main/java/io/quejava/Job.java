@@ -2,16 +2,24 @@ package io.quejava;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quejava.internal.JobRow;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quejava.internal.Json;
+import io.quejava.internal.RecordArgs;
 import java.time.Instant;
 
 /** A que_jobs row as it was read: at enqueue, or when it was locked. Immutable. */
 public final class Job {
   private final JobRow row;
+  private final ObjectMapper mapper;
   private volatile JsonNode args;
 
   Job(JobRow row) {
+    this(row, Json.defaultMapper());
+  }
+
+  Job(JobRow row, ObjectMapper mapper) {
     this.row = row;
+    this.mapper = mapper;
   }
 
   JobRow row() {
@@ -63,13 +71,39 @@ public final class Job {
     return a;
   }
 
-  /** Argument {@code index} converted to {@code type} with Jackson. */
+  /** Argument {@code index} converted to {@code type} by the client's Jackson mapper. */
   public <T> T arg(int index, Class<T> type) {
     JsonNode node = args().get(index);
     if (node == null) {
       throw new IndexOutOfBoundsException("job " + id() + " has " + args().size() + " args, no index " + index);
     }
-    return Json.MAPPER.convertValue(node, type);
+    return mapper.convertValue(node, type);
+  }
+
+  /**
+   * The args bound to a record (see {@link JobArgs}): component i from arg i, or, for
+   * {@code @JobArgs(shape = OBJECT)}, every component from the one hash by its key.
+   *
+   * @throws JobArgsException naming the job class, the record and the field when they do not bind
+   */
+  public <A extends Record> A args(Class<A> type) {
+    if (type == null) {
+      throw new NullPointerException("type: must not be null");
+    }
+    return RecordArgs.fromArgs(mapper, jobClass(), args(), type);
+  }
+
+  /**
+   * Schema 6–7: the kwargs bound to a record, one component per key (snake_case unless the record's
+   * {@link JobArgs#naming()} says otherwise). On older schemas the kwargs are empty.
+   *
+   * @throws JobArgsException naming the job class, the record and the field when they do not bind
+   */
+  public <A extends Record> A kwargs(Class<A> type) {
+    if (type == null) {
+      throw new NullPointerException("type: must not be null");
+    }
+    return RecordArgs.fromKwargs(mapper, jobClass(), kwargs(), type);
   }
 
   /** How many times the job has failed so far. */
@@ -94,7 +128,7 @@ public final class Job {
 
   /** Schema 6–7: the keyword arguments parsed; an empty object on older schemas. */
   public JsonNode kwargs() {
-    return row.kwargsJson() == null ? Json.MAPPER.createObjectNode() : Json.parse(row.kwargsJson());
+    return row.kwargsJson() == null ? Json.defaultMapper().createObjectNode() : Json.parse(row.kwargsJson());
   }
 
   /** Schema 4–7: the {@code data} column as stored (a JSON object); null on schema 3. */

@@ -9,9 +9,11 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A job to enqueue: its class, its args (a JSON array) and the per-call options. Immutable; every
- * value is checked when it is set, so bad input fails here with an {@link IllegalArgumentException}
- * that names the field, before anything reaches the database.
+ * A job to enqueue: its class, its args (a JSON array) and the per-call options. Immutable. Every
+ * option and JSON text is checked when it is set; args and kwargs given as Java values or records
+ * are written by the enqueuing client's Jackson mapper and checked then, before anything reaches the
+ * database. Bad input fails with an {@link IllegalArgumentException} whose message starts with the
+ * field's name ({@code jobs[i].} first in a batch).
  *
  * <pre>{@code
  * NewJob job = NewJob.of("SendInvoice", 42, Map.of("copy", true)).queue("billing").priority(10);
@@ -25,47 +27,62 @@ public final class NewJob {
   private static final Instant MAX_RUN_AT = Instant.parse("9999-12-31T23:59:59.999999Z");
 
   private final String jobClass;
+  /** The args as JSON text, once known: given by {@link #ofJson} or rendered by a client's mapper. */
   private final String argsJson;
+  /** The args as Java values or a record, written by the enqueuing client's mapper; null once JSON. */
+  private final Object argsSource;
   private final String queue;
   private final int priority;
   private final Instant runAt;
   private final String kwargsJson;
+  private final Object kwargsSource;
   private final List<String> tags;
 
   /** Most tags a job may carry (Que's limit). */
   public static final int MAX_TAGS = 5;
 
-  private NewJob(String jobClass, String argsJson, String queue, int priority, Instant runAt,
-      String kwargsJson, List<String> tags) {
+  private NewJob(String jobClass, String argsJson, Object argsSource, String queue, int priority, Instant runAt,
+      String kwargsJson, Object kwargsSource, List<String> tags) {
     this.jobClass = jobClass;
     this.argsJson = argsJson;
+    this.argsSource = argsSource;
     this.queue = queue;
     this.priority = priority;
     this.runAt = runAt;
     this.kwargsJson = kwargsJson;
+    this.kwargsSource = kwargsSource;
     this.tags = tags;
   }
 
-  private NewJob(String jobClass, String argsJson, String queue, int priority, Instant runAt) {
-    this(jobClass, argsJson, queue, priority, runAt, null, List.of());
-  }
-
   private NewJob with(String queue, int priority, Instant runAt) {
-    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, tags);
   }
 
   /**
-   * A job whose args are these Java values, written as a JSON array by Jackson (so a Ruby job is
-   * called as {@code run(*args)} with them).
+   * A job whose positional args are these values, one each, written as a JSON array by the
+   * enqueuing client's Jackson mapper: {@code of("Sum", 1, 2)} is {@code [1, 2]} and
+   * {@code of("Sum", List.of(1, 2))} is {@code [[1, 2]]} (one arg, a list). A Ruby job is called as
+   * {@code run(*args)} with them. To pass a record as the args themselves, see {@link #of(String, Record)}.
    */
   public static NewJob of(String jobClass, Object... args) {
-    return of(jobClass, args == null ? List.of() : Arrays.asList(args));
+    checkJobClass(jobClass);
+    List<Object> values = args == null ? List.of() : java.util.Collections.unmodifiableList(Arrays.asList(args.clone()));
+    return new NewJob(jobClass, null, values,
+        null, DEFAULT_PRIORITY, null, null, null, List.of());
   }
 
-  /** A job whose args are the elements of {@code args}, written as a JSON array by Jackson. */
-  public static NewJob of(String jobClass, List<?> args) {
-    Objects.requireNonNull(args, "args");
-    return ofJson(jobClass, Json.arrayOf(args));
+  /**
+   * A job whose args are this record (see {@link JobArgs}): positionally, its components are the
+   * args ({@code record ChargeCard(long orderId, String currency)} is {@code [1042, "EUR"]}); with
+   * {@code @JobArgs(shape = OBJECT)} it is one hash, {@code [{"order_id": 1042, "currency": "EUR"}]}.
+   * A typed handler of the same record reads them back.
+   */
+  public static NewJob of(String jobClass, Record args) {
+    checkJobClass(jobClass);
+    if (args == null) {
+      throw new NullPointerException("args: must not be null");
+    }
+    return new NewJob(jobClass, null, args, null, DEFAULT_PRIORITY, null, null, null, List.of());
   }
 
   /**
@@ -75,7 +92,7 @@ public final class NewJob {
   public static NewJob ofJson(String jobClass, String argsJson) {
     checkJobClass(jobClass);
     Json.requireArray("args", argsJson);
-    return new NewJob(jobClass, argsJson, null, DEFAULT_PRIORITY, null);
+    return new NewJob(jobClass, argsJson, null, null, DEFAULT_PRIORITY, null, null, null, List.of());
   }
 
   /** The queue to put the job in. Default: the dialect's default queue ({@code ''} on schema 3). */
@@ -110,19 +127,63 @@ public final class NewJob {
   }
 
   /**
-   * Keyword arguments, written as a JSON object by Jackson (a Que 2.x job is called as
-   * {@code run(*args, **kwargs)}). Schema 6 and 7 only; the default there is {@code {}}. Keys must be
-   * strings.
+   * Keyword arguments, written as a JSON object by the enqueuing client's Jackson mapper (a Que 2.x
+   * job is called as {@code run(*args, **kwargs)}). Schema 6 and 7 only; the default there is
+   * {@code {}}. Keys must be strings.
    */
   public NewJob kwargs(java.util.Map<String, ?> kwargs) {
-    Objects.requireNonNull(kwargs, "kwargs");
-    return kwargsJson(Json.write("kwargs", kwargs));
+    if (kwargs == null) {
+      throw new NullPointerException("kwargs: must not be null");
+    }
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, new java.util.LinkedHashMap<>(kwargs), tags);
+  }
+
+  /**
+   * Keyword arguments from a record: one key per component, in snake_case unless the record's
+   * {@link JobArgs#naming()} says otherwise. Schema 6 and 7 only.
+   */
+  public NewJob kwargs(Record kwargs) {
+    if (kwargs == null) {
+      throw new NullPointerException("kwargs: must not be null");
+    }
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, kwargs, tags);
   }
 
   /** Keyword arguments as JSON text: exactly one JSON object. Schema 6 and 7 only. */
   public NewJob kwargsJson(String kwargsJson) {
     Json.requireObject("kwargs", kwargsJson);
-    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, null, tags);
+  }
+
+  /**
+   * This job with its args and kwargs written as JSON by {@code mapper} and checked (one array, one
+   * object, no NUL, no unpaired surrogate); the same job when they are JSON already.
+   *
+   * @throws IllegalArgumentException naming the field, when a value cannot be written or stored
+   */
+  NewJob render(com.fasterxml.jackson.databind.ObjectMapper mapper) {
+    if (argsSource == null && kwargsSource == null) {
+      return this;
+    }
+    String args = argsJson;
+    if (argsSource instanceof Record r) {
+      args = io.quejava.internal.RecordArgs.toArgsJson(mapper, r);
+    } else if (argsSource != null) {
+      args = Json.write(mapper, "args", argsSource);
+    }
+    if (argsSource != null) {
+      Json.requireArray("args", args);
+    }
+    String kwargs = kwargsJson;
+    if (kwargsSource instanceof Record r) {
+      kwargs = io.quejava.internal.RecordArgs.toKwargsJson(mapper, r);
+    } else if (kwargsSource != null) {
+      kwargs = Json.write(mapper, "kwargs", kwargsSource);
+    }
+    if (kwargsSource != null) {
+      Json.requireObject("kwargs", kwargs);
+    }
+    return new NewJob(jobClass, args, null, queue, priority, runAt, kwargs, null, tags);
   }
 
   /**
@@ -141,23 +202,27 @@ public final class NewJob {
         throw new IllegalArgumentException("tags[" + i + "]: must not be null");
       }
       checkNoNul("tags[" + i + "]", t);
-      String json = Json.write("tags", t);
+      String json = Json.write(Json.defaultMapper(), "tags", t);
       int length = json.codePointCount(0, json.length());
       if (length > 100) {
         throw new IllegalArgumentException("tags[" + i + "]: too long: its JSON form is " + length
             + " characters, Que allows 100 (98 plain characters plus the quotes)");
       }
     }
-    return new NewJob(jobClass, argsJson, queue, priority, runAt, kwargsJson, List.of(tags));
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, List.of(tags));
   }
 
   public String jobClass() {
     return jobClass;
   }
 
-  /** The args as the JSON text that will be stored. */
+  /**
+   * The args as the JSON text that will be stored. For args given as Java values or a record, the
+   * text the default mapper writes; the enqueuing client writes them with its own mapper
+   * ({@link Client.Builder#objectMapper}).
+   */
   public String argsJson() {
-    return argsJson;
+    return argsSource == null ? argsJson : render(Json.defaultMapper()).argsJson;
   }
 
   /** The queue set on this job, or null when the dialect's default applies. */
@@ -174,9 +239,9 @@ public final class NewJob {
     return priority;
   }
 
-  /** The kwargs JSON set on this job, or null when none was set. */
+  /** The kwargs JSON set on this job (written as {@link #argsJson()} is), or null when none was set. */
   public String kwargsJson() {
-    return kwargsJson;
+    return kwargsSource == null ? kwargsJson : render(Json.defaultMapper()).kwargsJson;
   }
 
   /** The tags set on this job; empty when none. */
@@ -186,7 +251,7 @@ public final class NewJob {
 
   /** The data column for schema 4+: {@code {}} or {@code {"tags": [...]}}. */
   public String dataJson() {
-    return tags.isEmpty() ? "{}" : Json.write("tags", java.util.Map.of("tags", tags));
+    return tags.isEmpty() ? "{}" : Json.write(Json.defaultMapper(), "tags", java.util.Map.of("tags", tags));
   }
 
   /** The run time set on this job, or null for the database's now(). */

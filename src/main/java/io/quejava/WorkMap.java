@@ -48,6 +48,24 @@ public final class WorkMap {
       return this;
     }
 
+    /**
+     * A typed handler: the job's args are bound to {@code argsType} (see {@link JobArgs}) before
+     * {@code handler} runs. Args that do not bind fail the attempt with a {@link JobArgsException}
+     * that names the job class and the field, recorded with the backoff like any failure.
+     */
+    public <A extends Record> Builder put(String jobClass, Class<A> argsType, TypedJobHandler<A> handler) {
+      if (argsType == null) {
+        throw new NullPointerException("argsType: must not be null");
+      }
+      if (!argsType.isRecord()) {
+        throw new IllegalArgumentException("argsType: " + argsType.getName() + " is not a record");
+      }
+      if (handler == null) {
+        throw new NullPointerException("handler: must not be null");
+      }
+      return put(jobClass, job -> handler.run(job.job().args(argsType), job));
+    }
+
     public WorkMap build() {
       return new WorkMap(handlers);
     }

@@ -18,25 +18,29 @@ import java.util.List;
  * come back exactly.
  */
 public final class Json {
-  public static final ObjectMapper MAPPER =
-      JsonMapper.builder()
-          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-          .build();
+  private static final ObjectMapper DEFAULT = newDefaultMapper();
 
-  private static final JsonFactory FACTORY = MAPPER.getFactory();
+  private static final JsonFactory FACTORY = DEFAULT.getFactory();
+
+  /**
+   * A new mapper with que-java's defaults: numbers that do not fit a double or a long read as
+   * {@code BigDecimal}/{@code BigInteger}, so integers beyond 2^53 and decimals written by Ruby or Go
+   * come back exactly; trailing tokens refused.
+   */
+  public static ObjectMapper newDefaultMapper() {
+    return JsonMapper.builder()
+        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+        .build();
+  }
+
+  /** The mapper of clients that were given none. Never handed out to users (it stays as built). */
+  public static ObjectMapper defaultMapper() {
+    return DEFAULT;
+  }
 
   private Json() {}
-
-  /** Serialises Java values as a JSON array with Jackson. */
-  public static String arrayOf(List<?> values) {
-    try {
-      return MAPPER.writeValueAsString(values);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("args: cannot be written as JSON: " + e.getOriginalMessage(), e);
-    }
-  }
 
   /**
    * Checks that {@code json} is exactly one well-formed JSON array with no NUL character in any
@@ -54,10 +58,10 @@ public final class Json {
     require(field, json, JsonToken.START_OBJECT, "object");
   }
 
-  /** Serialises a Java value (a map for kwargs) as JSON with Jackson. */
-  public static String write(String field, Object value) {
+  /** Serialises a Java value (the args list, a kwargs map) as JSON with {@code mapper}. */
+  public static String write(ObjectMapper mapper, String field, Object value) {
     try {
-      return MAPPER.writeValueAsString(value);
+      return mapper.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(field + ": cannot be written as JSON: " + e.getOriginalMessage(), e);
     }
@@ -105,8 +109,13 @@ public final class Json {
   }
 
   public static JsonNode parse(String json) {
+    return parse(DEFAULT, json);
+  }
+
+  /** Reads stored JSON with {@code mapper}. */
+  public static JsonNode parse(ObjectMapper mapper, String json) {
     try {
-      return MAPPER.readTree(json);
+      return mapper.readTree(json);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("stored JSON cannot be parsed: " + e.getOriginalMessage(), e);
     }

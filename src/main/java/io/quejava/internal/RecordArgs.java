@@ -60,7 +60,7 @@ public final class RecordArgs {
   }
 
   /** {@code orderId} to {@code order_id}; {@code httpURL} to {@code http_url}; {@code a1b} stays. */
-  static String snakeCase(String name) {
+  public static String snakeCase(String name) {
     StringBuilder b = new StringBuilder(name.length() + 4);
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
