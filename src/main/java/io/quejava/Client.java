@@ -73,10 +73,11 @@ public final class Client {
 
   /**
    * The job schema version this client writes on enqueue and its workers take (schema 5: 1; schema
-   * 6/7: {@link Builder#jobSchemaVersion}, default 2), or null on schemas 3 and 4, which have none.
+   * 6/7: {@link Builder#jobSchemaVersion}, default 2); empty on schemas 3 and 4, which have none.
    */
-  public Integer jobSchemaVersion() {
-    return dialect instanceof ModernDialect m ? m.jobSchemaVersion() : null;
+  public java.util.OptionalInt jobSchemaVersion() {
+    Integer v = dialect instanceof ModernDialect m ? m.jobSchemaVersion() : null;
+    return v == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(v);
   }
 
   /** True on schema 4–7, where jobs can be finished and expired. */

@@ -6,7 +6,7 @@ import java.lang.reflect.Proxy;
 import java.sql.Connection;
 
 /**
- * The connection a handler gets from {@link LockedJob#connection()}: the real one, except that
+ * The connection a handler gets from {@link RunningJob#connection()}: the real one, except that
  * {@code close()} and {@code abort()} do nothing. The connection holds the job's advisory lock, so
  * a handler's {@code try (Connection c = job.connection())} must not hand it back to a pool (or end
  * the session) while the job is still unresolved.

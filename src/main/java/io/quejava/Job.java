@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quejava.internal.Json;
 import io.quejava.internal.RecordArgs;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /** A que_jobs row as it was read: at enqueue, or when it was locked. Immutable. */
 public final class Job {
@@ -111,19 +113,19 @@ public final class Job {
     return row.errorCount();
   }
 
-  /** The last failure's text ({@code last_error} on schema 3, {@code last_error_message} on 4–7), or null. */
-  public String lastError() {
-    return row.lastError();
+  /** The last failure's text ({@code last_error} on schema 3, {@code last_error_message} on 4–7); empty when none. */
+  public Optional<String> lastError() {
+    return Optional.ofNullable(row.lastError());
   }
 
-  /** Schema 4–7: the last failure's backtrace ({@code last_error_backtrace}), or null. */
-  public String lastErrorBacktrace() {
-    return row.lastErrorBacktrace();
+  /** Schema 4–7: the last failure's backtrace ({@code last_error_backtrace}); empty when none (always on 3). */
+  public Optional<String> lastErrorBacktrace() {
+    return Optional.ofNullable(row.lastErrorBacktrace());
   }
 
-  /** Schema 6–7: the keyword arguments as stored (a JSON object); null on older schemas. */
-  public String kwargsJson() {
-    return row.kwargsJson();
+  /** Schema 6–7: the keyword arguments as stored (a JSON object); empty on older schemas. */
+  public Optional<String> kwargsJson() {
+    return Optional.ofNullable(row.kwargsJson());
   }
 
   /** Schema 6–7: the keyword arguments parsed; an empty object on older schemas. */
@@ -131,9 +133,9 @@ public final class Job {
     return row.kwargsJson() == null ? Json.defaultMapper().createObjectNode() : Json.parse(row.kwargsJson());
   }
 
-  /** Schema 4–7: the {@code data} column as stored (a JSON object); null on schema 3. */
-  public String dataJson() {
-    return row.dataJson();
+  /** Schema 4–7: the {@code data} column as stored (a JSON object); empty on schema 3. */
+  public Optional<String> dataJson() {
+    return Optional.ofNullable(row.dataJson());
   }
 
   /** Schema 4–7: the tags in {@code data}; empty when none (and always on schema 3). */
@@ -150,9 +152,10 @@ public final class Job {
     return java.util.List.copyOf(out);
   }
 
-  /** Schema 5–7: the row's job schema version; null on older schemas. */
-  public Integer jobSchemaVersion() {
-    return row.jobSchemaVersion();
+  /** Schema 5–7: the row's job schema version; empty on older schemas. */
+  public OptionalInt jobSchemaVersion() {
+    Integer v = row.jobSchemaVersion();
+    return v == null ? OptionalInt.empty() : OptionalInt.of(v);
   }
 
   @Override

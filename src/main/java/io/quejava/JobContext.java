@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a running job can see of its own run: who runs it, how far it got, and whether it has been
- * asked to stop. One context per attempt, from {@link LockedJob#context()}.
+ * asked to stop. One context per attempt, from {@link RunningJob#context()}.
  *
  * <p>Cancellation is cooperative: {@link #cancel(String)} sets a flag the handler can poll with
  * {@link #isCancelled()} and interrupts the thread running the job, so blocking calls end with an
@@ -45,9 +45,9 @@ public final class JobContext {
     return job;
   }
 
-  /** The name of the worker running the job (its thread name in a pool), or null outside a worker. */
-  public String workerName() {
-    return workerName;
+  /** The name of the worker running the job (its thread name in a pool); empty outside a worker. */
+  public java.util.Optional<String> workerName() {
+    return java.util.Optional.ofNullable(workerName);
   }
 
   /** {@code pg_backend_pid()} of the session that holds the job's advisory lock. */
@@ -86,9 +86,9 @@ public final class JobContext {
     return cancelReason != null;
   }
 
-  /** Why the job was cancelled, or null. */
-  public String cancelReason() {
-    return cancelReason;
+  /** Why the job was cancelled; empty when it was not. */
+  public java.util.Optional<String> cancelReason() {
+    return java.util.Optional.ofNullable(cancelReason);
   }
 
   /** True when the worker is shutting down (or the job was cancelled). */

@@ -1,9 +1,10 @@
 package io.quejava;
 
 /**
- * The code that runs jobs of one class. It gets the locked job: {@link LockedJob#job()} for its
- * args, and {@link LockedJob#connection()} for work that must commit together with the job's
- * deletion.
+ * The code that runs jobs of one class. It gets the {@link RunningJob}: its args
+ * ({@link RunningJob#arg}, {@link RunningJob#args(Class)}), and {@link RunningJob#connection()} for
+ * work that must commit together with the job's deletion. For args bound to a record, register a
+ * {@link TypedJobHandler} instead.
  *
  * <p>Returning normally means success: the worker deletes the job unless the handler already did.
  * Throwing means failure: the worker records the error and the job is retried after the {@link
@@ -12,5 +13,5 @@ package io.quejava;
  */
 @FunctionalInterface
 public interface JobHandler {
-  void run(LockedJob job) throws Exception;
+  void run(RunningJob job) throws Exception;
 }

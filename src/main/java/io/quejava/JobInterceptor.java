@@ -8,8 +8,8 @@ package io.quejava;
  * <p>Call {@code next.proceed()} to run the rest of the chain and finally the handler. Returning
  * normally means success (the worker deletes the job unless it was already resolved); throwing means
  * failure (the worker records the error unless the job was already resolved). An interceptor may
- * resolve the job itself through the {@link LockedJob}, for instance move it elsewhere and
- * {@link LockedJob#delete()} it inside one transaction on {@link LockedJob#connection()}, committed
+ * resolve the job itself through the {@link RunningJob}, for instance move it elsewhere and
+ * {@link RunningJob#delete()} it inside one transaction on {@link RunningJob#connection()}, committed
  * before it returns or rethrows.
  *
  * <p>For a job class no handler is registered for, {@code next.proceed()} throws
@@ -17,7 +17,7 @@ package io.quejava;
  */
 @FunctionalInterface
 public interface JobInterceptor {
-  void intercept(LockedJob job, Chain next) throws Exception;
+  void intercept(RunningJob job, Chain next) throws Exception;
 
   /** The rest of the chain. */
   @FunctionalInterface

@@ -225,9 +225,9 @@ public final class NewJob {
     return argsSource == null ? argsJson : render(Json.defaultMapper()).argsJson;
   }
 
-  /** The queue set on this job, or null when the dialect's default applies. */
-  public String queue() {
-    return queue;
+  /** The queue set on this job; empty when the dialect's default applies. */
+  public java.util.Optional<String> queue() {
+    return java.util.Optional.ofNullable(queue);
   }
 
   /** The queue set on this job, or {@code defaultQueue} when none was set. */
@@ -239,9 +239,9 @@ public final class NewJob {
     return priority;
   }
 
-  /** The kwargs JSON set on this job (written as {@link #argsJson()} is), or null when none was set. */
-  public String kwargsJson() {
-    return kwargsSource == null ? kwargsJson : render(Json.defaultMapper()).kwargsJson;
+  /** The kwargs JSON set on this job (written as {@link #argsJson()} is); empty when none was set. */
+  public java.util.Optional<String> kwargsJson() {
+    return java.util.Optional.ofNullable(kwargsSource == null ? kwargsJson : render(Json.defaultMapper()).kwargsJson);
   }
 
   /** The tags set on this job; empty when none. */
@@ -254,9 +254,9 @@ public final class NewJob {
     return tags.isEmpty() ? "{}" : Json.write(Json.defaultMapper(), "tags", java.util.Map.of("tags", tags));
   }
 
-  /** The run time set on this job, or null for the database's now(). */
-  public Instant runAt() {
-    return runAt;
+  /** The run time set on this job; empty for the database's {@code now()} at enqueue. */
+  public java.util.Optional<Instant> runAt() {
+    return java.util.Optional.ofNullable(runAt);
   }
 
   @Override

@@ -9,5 +9,5 @@ package io.quejava;
  */
 @FunctionalInterface
 public interface TypedJobHandler<A extends Record> {
-  void run(A args, LockedJob job) throws Exception;
+  void run(A args, RunningJob job) throws Exception;
 }

@@ -22,9 +22,9 @@ public final class WorkMap {
     return builder().put(jobClass, handler).build();
   }
 
-  /** The handler for {@code jobClass}, or null when none is registered. */
-  public JobHandler get(String jobClass) {
-    return handlers.get(jobClass);
+  /** The handler for {@code jobClass}; empty when none is registered. */
+  public java.util.Optional<JobHandler> get(String jobClass) {
+    return java.util.Optional.ofNullable(handlers.get(jobClass));
   }
 
   public Set<String> jobClasses() {
@@ -63,7 +63,7 @@ public final class WorkMap {
       if (handler == null) {
         throw new NullPointerException("handler: must not be null");
       }
-      return put(jobClass, job -> handler.run(job.job().args(argsType), job));
+      return put(jobClass, job -> handler.run(job.args(argsType), job));
     }
 
     public WorkMap build() {

@@ -61,14 +61,14 @@ public final class Worker {
     this.client = Objects.requireNonNull(client, "client");
     this.workMap = Objects.requireNonNull(workMap, "workMap");
     this.config = Objects.requireNonNull(config, "config");
-    this.queue = config.queue() != null ? config.queue() : client.defaultQueue();
+    this.queue = config.queue().orElse(client.defaultQueue());
     this.name = name;
-    if (config.maxRetryCount() != null && !client.hasOutcomeColumns()) {
+    if (config.maxRetryCount().isPresent() && !client.hasOutcomeColumns()) {
       throw new IllegalArgumentException("maxRetryCount: que_jobs is at schema " + client.schemaVersion()
           + ", which has no expired_at (Ruby 0.x and que-go retry forever); use the deadletter extension instead");
     }
     this.maxRetryCount = client.hasOutcomeColumns()
-        ? (config.maxRetryCount() != null ? config.maxRetryCount() : WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
+        ? (Integer) config.maxRetryCount().orElse(WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
         : null;
   }
 
@@ -444,7 +444,7 @@ public final class Worker {
             job.id(), job.jobClass(), job.queue());
       } else {
         try {
-          chain(locked).proceed();
+          chain(locked, ctx).proceed();
         } catch (Throwable t) {
           failure = t;
         }
@@ -492,7 +492,7 @@ public final class Worker {
     }
     if (cancelled && !locked.isResolved()) {
       JobContext ctx = locked.context();
-      if (SHUTDOWN_REASON.equals(ctx.cancelReason())) {
+      if (ctx.cancelReason().filter(SHUTDOWN_REASON::equals).isPresent()) {
         // A handler that returns after the deadline's cancel did not finish its work: the row stays
         // exactly as it was and the unlock that follows lets another worker run it again.
         log.warn("job cancelled at the shutdown deadline returned without resolving it id={} class={} queue='{}' ms={};"
@@ -500,7 +500,7 @@ public final class Worker {
         return;
       }
       recordFailure(locked, s, new java.util.concurrent.CancellationException("job " + job.id() + " (" + job.jobClass()
-          + ") was cancelled (" + ctx.cancelReason() + ") and returned without resolving it"), start);
+          + ") was cancelled (" + ctx.cancelReason().orElse("") + ") and returned without resolving it"), start);
       return;
     }
     if (!locked.isResolved()) {
@@ -586,20 +586,21 @@ public final class Worker {
   }
 
   /** The handler (or the unknown-class failure) wrapped in the interceptors, the first outermost. */
-  private JobInterceptor.Chain chain(LockedJob locked) {
-    JobHandler handler = workMap.get(locked.job().jobClass());
+  private JobInterceptor.Chain chain(LockedJob locked, JobContext ctx) {
+    RunningJob running = new RunningJob(locked, ctx);
+    JobHandler handler = workMap.get(locked.job().jobClass()).orElse(null);
     JobInterceptor.Chain next = () -> {
       if (handler == null) {
         String jobClass = locked.job().jobClass();
         throw new UnknownJobClassException(jobClass, "unknown job type: " + Text.goQuote(jobClass));
       }
-      handler.run(locked);
+      handler.run(running);
     };
     var interceptors = config.interceptors();
     for (int i = interceptors.size() - 1; i >= 0; i--) {
       JobInterceptor interceptor = interceptors.get(i);
       JobInterceptor.Chain inner = next;
-      next = () -> interceptor.intercept(locked, inner);
+      next = () -> interceptor.intercept(running, inner);
     }
     return next;
   }
@@ -608,7 +609,7 @@ public final class Worker {
     Job job = locked.job();
     failed.incrementAndGet();
     JobContext ctx = locked.context();
-    if (stopping && SHUTDOWN_REASON.equals(ctx.cancelReason()) && !locked.isResolved()) {
+    if (stopping && ctx.cancelReason().filter(SHUTDOWN_REASON::equals).isPresent() && !locked.isResolved()) {
       // Cancelled by the deadline, not failed: leave the row exactly as it was; the unlock that
       // follows (after the handler has returned) lets another worker run it again.
       if (s.resetTransaction()) {

@@ -57,9 +57,9 @@ public final class WorkerConfig {
     return b;
   }
 
-  /** The queue to work, or null for the client's default queue. */
-  public String queue() {
-    return queue;
+  /** The queue to work; empty for the client's default queue. */
+  public java.util.Optional<String> queue() {
+    return java.util.Optional.ofNullable(queue);
   }
 
   public Duration wakeInterval() {
@@ -71,11 +71,11 @@ public final class WorkerConfig {
   }
 
   /**
-   * The maximum retry count set with {@link Builder#maxRetryCount}, or null for the default
+   * The maximum retry count set with {@link Builder#maxRetryCount}; empty for the default
    * ({@value #DEFAULT_MAX_RETRY_COUNT} on schema 4–7, none on schema 3).
    */
-  public Integer maxRetryCount() {
-    return maxRetryCount;
+  public java.util.OptionalInt maxRetryCount() {
+    return maxRetryCount == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(maxRetryCount);
   }
 
   /** The most jobs a worker locks ahead in one walk. */

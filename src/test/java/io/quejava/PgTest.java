@@ -96,7 +96,7 @@ public abstract class PgTest {
   protected long insertRaw(String columns, String values, Object... params) throws SQLException {
     if (schemaVersion() >= 6 && !columns.contains("job_schema_version")) {
       columns = columns + ", job_schema_version";
-      values = values + ", " + client.jobSchemaVersion();
+      values = values + ", " + client.jobSchemaVersion().getAsInt();
     }
     return count("INSERT INTO que_jobs (" + columns + ") VALUES (" + values + ") RETURNING " + idColumn(), params);
   }

@@ -63,7 +63,7 @@ class ReliabilityTest extends PgTest {
     SWALLOWS_INTERRUPT
   }
 
-  private static void answer(CancelAnswer how, LockedJob job, CountDownLatch started) {
+  private static void answer(CancelAnswer how, RunningJob job, CountDownLatch started) {
     started.countDown();
     switch (how) {
       case RETURNS_ON_INTERRUPT -> {
@@ -75,7 +75,7 @@ class ReliabilityTest extends PgTest {
       }
       case POLLS_IS_CANCELLED -> {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!job.context().isCancelled() && System.nanoTime() < deadline) {
+        while (!job.isCancelled() && System.nanoTime() < deadline) {
           LockSupport.parkNanos(1_000_000);
         }
         Thread.interrupted();

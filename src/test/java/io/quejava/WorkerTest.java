@@ -93,7 +93,6 @@ class WorkerTest extends PgTest {
       try (Connection c = locked.connection()) {   // a common idiom: must not end the lock
         c.isValid(1);
       }
-      locked.done();                               // que-go habit: must not unlock mid-handler
       inHandler.countDown();
       checked.await();
     });

@@ -89,7 +89,7 @@ public final class ClassicDialect implements Dialect {
 
   /** Schema 3 has neither kwargs nor data: refuse them rather than drop them silently. */
   static void check(NewJob job, String prefix) {
-    if (job.kwargsJson() != null) {
+    if (job.kwargsJson().isPresent()) {
       throw new IllegalArgumentException(prefix + "kwargs: que_jobs is at schema 3 (Ruby Que 0.x, que-go), "
           + "which has no kwargs column (schema 6+, Que 2.x)");
     }
@@ -105,10 +105,10 @@ public final class ClassicDialect implements Dialect {
     try (PreparedStatement ps = c.prepareStatement(INSERT)) {
       ps.setString(1, job.queueOr(defaultQueue()));
       ps.setInt(2, job.priority());
-      if (job.runAt() == null) {
+      if (job.runAt().isEmpty()) {
         ps.setNull(3, Types.TIMESTAMP_WITH_TIMEZONE);
       } else {
-        ps.setObject(3, OffsetDateTime.ofInstant(job.runAt(), ZoneOffset.UTC));
+        ps.setObject(3, OffsetDateTime.ofInstant(job.runAt().get(), ZoneOffset.UTC));
       }
       ps.setString(4, job.jobClass());
       ps.setString(5, job.argsJson());

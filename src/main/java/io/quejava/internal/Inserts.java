@@ -43,12 +43,12 @@ final class Inserts {
       NewJob job = jobs.get(i);
       queues[i] = job.queueOr(defaultQueue);
       priorities[i] = job.priority();
-      runAts[i] = job.runAt() == null ? null : Text.pgTimestamp(job.runAt().atOffset(ZoneOffset.UTC));
+      runAts[i] = job.runAt().map(t -> Text.pgTimestamp(t.atOffset(ZoneOffset.UTC))).orElse(null);
       classes[i] = job.jobClass();
       args[i] = job.argsJson();
       if (extra != Extra.NONE) {
         data[i] = job.dataJson();
-        kwargs[i] = job.kwargsJson() == null ? "{}" : job.kwargsJson();
+        kwargs[i] = job.kwargsJson().orElse("{}");
       }
     }
     List<Array> arrays = new ArrayList<>(7);

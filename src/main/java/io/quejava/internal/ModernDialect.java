@@ -149,7 +149,7 @@ public final class ModernDialect implements Dialect {
       throw new IllegalArgumentException(prefix + "jobClass: at most " + MAX_JOB_CLASS + " characters on schema "
           + schemaVersion + ", got " + jobClass.codePointCount(0, jobClass.length()));
     }
-    if (job.kwargsJson() != null && schemaVersion < 6) {
+    if (job.kwargsJson().isPresent() && schemaVersion < 6) {
       throw new IllegalArgumentException(prefix + "kwargs: que_jobs is at schema " + schemaVersion
           + ", which has no kwargs column (schema 6+, Que 2.x)");
     }
@@ -162,16 +162,16 @@ public final class ModernDialect implements Dialect {
       int i = 1;
       ps.setString(i++, job.queueOr(defaultQueue()));
       ps.setInt(i++, job.priority());
-      if (job.runAt() == null) {
+      if (job.runAt().isEmpty()) {
         ps.setNull(i++, Types.TIMESTAMP_WITH_TIMEZONE);
       } else {
-        ps.setObject(i++, OffsetDateTime.ofInstant(job.runAt(), ZoneOffset.UTC));
+        ps.setObject(i++, OffsetDateTime.ofInstant(job.runAt().get(), ZoneOffset.UTC));
       }
       ps.setString(i++, job.jobClass());
       ps.setString(i++, job.argsJson());
       ps.setString(i++, job.dataJson());
       if (schemaVersion >= 6) {
-        ps.setString(i++, job.kwargsJson() == null ? "{}" : job.kwargsJson());
+        ps.setString(i++, job.kwargsJson().orElse("{}"));
       }
       if (jobSchemaVersion != null) {
         ps.setInt(i, jobSchemaVersion);
@@ -389,7 +389,7 @@ public final class ModernDialect implements Dialect {
    */
   private JobRow inserted(NewJob job, long id, OffsetDateTime runAt) {
     return new JobRow(id, job.queueOr(defaultQueue()), job.priority(), runAt, job.jobClass(), job.argsJson(), 0,
-        null, null, schemaVersion >= 6 ? (job.kwargsJson() == null ? "{}" : job.kwargsJson()) : null,
+        null, null, schemaVersion >= 6 ? (job.kwargsJson().orElse("{}")) : null,
         job.dataJson(), jobSchemaVersion);
   }
 

@@ -2,7 +2,7 @@ package io.quejava.compat.peer;
 
 import io.quejava.Client;
 import io.quejava.Job;
-import io.quejava.LockedJob;
+import io.quejava.RunningJob;
 import io.quejava.Migrator;
 import io.quejava.NewJob;
 import io.quejava.QueException;
@@ -294,7 +294,7 @@ public final class JavaPeer {
     Client client = Client.create(ds);
     // No --queue: the library's default queue ('' on schema 3, 'default' on 4-7).
     String queue = f.has("queue") ? f.get("queue") : client.defaultQueue();
-    Integer jobSchemaVersion = client.jobSchemaVersion();
+    Integer jobSchemaVersion = client.jobSchemaVersion().isPresent() ? client.jobSchemaVersion().getAsInt() : null;
     String countReady = jobSchemaVersion != null ? COUNT_READY_VERSIONED
         : client.hasOutcomeColumns() ? COUNT_READY_MODERN : COUNT_READY_CLASSIC;
     WorkMap map = WorkMap.builder()
@@ -428,7 +428,7 @@ public final class JavaPeer {
   }
 
   /** CompatSleep: sleeps args[0] milliseconds, then records like CompatRecord. */
-  static void sleepThenRecord(LockedJob job) throws Exception {
+  static void sleepThenRecord(RunningJob job) throws Exception {
     Instant started = Instant.now();
     double ms;
     try {
@@ -445,7 +445,7 @@ public final class JavaPeer {
   }
 
   /** Inserts the compat_runs row and deletes the job in one transaction on the job's own connection. */
-  static void record(LockedJob locked, Instant started) throws SQLException {
+  static void record(RunningJob locked, Instant started) throws SQLException {
     Job job = locked.job();
     Connection c = locked.connection();
     c.setAutoCommit(false);
@@ -454,10 +454,10 @@ public final class JavaPeer {
         ps.setLong(1, job.id());
         ps.setString(2, job.jobClass());
         ps.setString(3, job.argsJson());
-        ps.setString(4, job.kwargsJson());
+        ps.setString(4, job.kwargsJson().orElse(null));
         ps.setInt(5, job.errorCount());
-        ps.setString(6, job.lastError());
-        ps.setString(7, job.lastErrorBacktrace());
+        ps.setString(6, job.lastError().orElse(null));
+        ps.setString(7, job.lastErrorBacktrace().orElse(null));
         ps.setTimestamp(8, Timestamp.from(started));
         ps.executeUpdate();
       }

@@ -3,7 +3,7 @@ package io.quejava.ext.deadletter;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobInterceptor;
-import io.quejava.LockedJob;
+import io.quejava.RunningJob;
 import io.quejava.UnknownJobClassException;
 import io.quejava.internal.Text;
 import java.sql.Connection;
@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>schema 3: its row is copied into {@code que_dead_jobs} with error_count + 1, this failure's
  *       text (in Que 0.14's format), the time, the reason and the worker's name, and deleted from
- *       {@code que_jobs} by the key it was locked with ({@link LockedJob#delete()});
+ *       {@code que_jobs} by the key it was locked with ({@link RunningJob#delete()});
  *   <li>schemas 4 to 7: this failure's text is written to the row and the job expires
- *       ({@link LockedJob#expire()}: error_count + 1, expired_at), Que 1.x/2.x's own dead state. The
+ *       ({@link RunningJob#expire()}: error_count + 1, expired_at), Que 1.x/2.x's own dead state. The
  *       pool's {@code maxRetryCount} (15 by default there) still expires jobs on its own, so the
  *       smaller limit wins.
  * </ul>
@@ -86,7 +86,7 @@ public final class DeadLetterInterceptor implements JobInterceptor {
   }
 
   @Override
-  public void intercept(LockedJob locked, Chain next) throws Exception {
+  public void intercept(RunningJob locked, Chain next) throws Exception {
     try {
       next.proceed();
     } catch (Throwable failure) {
@@ -97,7 +97,7 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     }
   }
 
-  private boolean isLastAttempt(LockedJob locked, Throwable failure) {
+  private boolean isLastAttempt(RunningJob locked, Throwable failure) {
     if (locked.isResolved()) {
       // The handler resolved the job (maybe inside a transaction the worker will roll back): the
       // worker sorts that out, and the next attempt, if any, is counted then.
@@ -111,10 +111,10 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     return limit != null && job.errorCount() + 1 >= limit;
   }
 
-  private void bury(LockedJob locked, Throwable failure) {
+  private void bury(RunningJob locked, Throwable failure) {
     Job job = locked.job();
     boolean unknown = failure instanceof UnknownJobClassException;
-    String worker = locked.context().workerName();
+    String worker = locked.context().workerName().orElse(null);
     Connection c = locked.connection();
     try {
       if (!c.getAutoCommit()) {
@@ -144,7 +144,7 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     }
   }
 
-  private static boolean moveToDeadTable(Connection c, LockedJob locked, Throwable failure, boolean unknown,
+  private static boolean moveToDeadTable(Connection c, RunningJob locked, Throwable failure, boolean unknown,
       String worker) throws SQLException {
     Job job = locked.job();
     String text = unknown ? Text.stripNul(failure.getMessage()) : Text.classicLastError(failure);
@@ -166,7 +166,7 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     return true;
   }
 
-  private static boolean expire(Connection c, LockedJob locked, Throwable failure, boolean unknown)
+  private static boolean expire(Connection c, RunningJob locked, Throwable failure, boolean unknown)
       throws SQLException {
     Job job = locked.job();
     String message;

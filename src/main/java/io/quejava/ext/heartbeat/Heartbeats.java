@@ -3,7 +3,7 @@ package io.quejava.ext.heartbeat;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
-import io.quejava.LockedJob;
+import io.quejava.RunningJob;
 import io.quejava.PoolExtension;
 import io.quejava.WorkerPool;
 import io.quejava.ext.ExtensionMigrator;
@@ -163,7 +163,7 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
   }
 
   @Override
-  public void intercept(LockedJob locked, Chain next) throws Exception {
+  public void intercept(RunningJob locked, Chain next) throws Exception {
     if (!started && !warnedUnstarted) {
       warnedUnstarted = true;
       log.warn("Heartbeats is an interceptor of this pool but not one of its extensions (or it stopped):"
@@ -431,7 +431,7 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
       this.jobClass = job.jobClass();
       this.context = context;
       this.backendPid = context.backendPid();
-      this.workerName = context.workerName();
+      this.workerName = context.workerName().orElse(null);
       this.startedAt = context.startedAt();
     }
 

@@ -4,7 +4,7 @@ import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
-import io.quejava.LockedJob;
+import io.quejava.RunningJob;
 import io.quejava.NewJob;
 import io.quejava.QueException;
 import io.quejava.ext.ExtensionMigrator;
@@ -201,7 +201,7 @@ public final class Timeouts implements JobInterceptor {
   }
 
   @Override
-  public void intercept(LockedJob locked, Chain next) throws Exception {
+  public void intercept(RunningJob locked, Chain next) throws Exception {
     Job job = locked.job();
     Duration perJobTimeout = perJob ? readPerJob(locked) : null;
     Duration timeout;
@@ -254,7 +254,7 @@ public final class Timeouts implements JobInterceptor {
   }
 
   /** The per-job timeout row of this job, or null (none, or the table is not installed). */
-  private Duration readPerJob(LockedJob locked) throws SQLException {
+  private Duration readPerJob(RunningJob locked) throws SQLException {
     if (tableMissing) {
       return null;
     }
@@ -281,7 +281,7 @@ public final class Timeouts implements JobInterceptor {
    * connection. A job the handler deleted itself only loses the row; one it errored, retried,
    * finished or expired keeps it (the next attempt needs it; {@link #purge} clears the others).
    */
-  private void forgetPerJob(LockedJob locked) throws SQLException {
+  private void forgetPerJob(RunningJob locked) throws SQLException {
     Connection c = locked.connection();
     if (!c.getAutoCommit()) {
       return; // the handler left a transaction open; the worker rolls it back and fails the job

@@ -105,7 +105,7 @@ class HeartbeatsTest extends PgTest {
     Object[] r = row.get(0);
     assertEquals("beats", r[0]);
     assertEquals("Long", r[1]);
-    assertEquals(ctx.get().workerName(), r[2]);
+    assertEquals(ctx.get().workerName().orElseThrow(), r[2]);
     assertFalse(((String) r[3]).isBlank());
     assertEquals(ProcessHandle.current().pid(), ((Number) r[4]).longValue());
     assertEquals(ctx.get().backendPid(), ((Number) r[5]).intValue());

@@ -69,7 +69,7 @@ class TimeoutsTest extends PgTest {
       try {
         new CountDownLatch(1).await(); // forever, unless interrupted
       } catch (InterruptedException e) {
-        reason.set(job.context().cancelReason());
+        reason.set(job.cancelReason().orElse(null));
         interrupted.countDown();
         throw e;
       }
