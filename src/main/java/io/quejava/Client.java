@@ -1,5 +1,6 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Dialect;
 import io.quejava.internal.JobRow;
 import io.quejava.internal.ModernDialect;
@@ -9,7 +10,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
@@ -106,7 +106,7 @@ public final class Client {
 
   /** Enqueues one job on a connection of its own, committed when this returns. */
   public Job enqueue(NewJob job) {
-    Objects.requireNonNull(job, "job");
+    Args.notNull(job, "job");
     NewJob rendered = job.render(mapper);
     return withOwnConnection(c -> new Job(dialect.insert(c, rendered), mapper));
   }
@@ -116,8 +116,8 @@ public final class Client {
    * exists if and only if that transaction commits. The library neither commits nor rolls back.
    */
   public Job enqueue(Connection connection, NewJob job) {
-    Objects.requireNonNull(connection, "connection");
-    Objects.requireNonNull(job, "job");
+    Args.notNull(connection, "connection");
+    Args.notNull(job, "job");
     try {
       return new Job(dialect.insert(connection, job.render(mapper)), mapper);
     } catch (SQLException e) {
@@ -136,7 +136,7 @@ public final class Client {
 
   /** Enqueues all jobs in one statement inside the caller's transaction. */
   public List<Job> enqueueAll(Connection connection, List<NewJob> jobs) {
-    Objects.requireNonNull(connection, "connection");
+    Args.notNull(connection, "connection");
     List<NewJob> checked = checkBatch(jobs);
     if (checked.isEmpty()) {
       return List.of();
@@ -154,7 +154,7 @@ public final class Client {
    * attempt lost a race to another worker ({@link Builder#maxLockAttempts} in a row).
    */
   public Optional<LockedJob> lockJob(String queue) {
-    Objects.requireNonNull(queue, "queue");
+    Args.notNull(queue, "queue");
     Session session;
     try {
       session = new Session(dataSource.getConnection());
@@ -337,7 +337,7 @@ public final class Client {
   }
 
   private List<NewJob> checkBatch(List<NewJob> jobs) {
-    Objects.requireNonNull(jobs, "jobs");
+    Args.notNull(jobs, "jobs");
     List<NewJob> copy = new ArrayList<>(jobs.size());
     for (int i = 0; i < jobs.size(); i++) {
       NewJob job = jobs.get(i);
@@ -395,7 +395,7 @@ public final class Client {
     private com.fasterxml.jackson.databind.ObjectMapper mapper = io.quejava.internal.Json.defaultMapper();
 
     private Builder(DataSource dataSource) {
-      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      this.dataSource = Args.notNull(dataSource, "dataSource");
     }
 
     /**
@@ -442,7 +442,7 @@ public final class Client {
      */
     public Builder objectMapper(com.fasterxml.jackson.databind.ObjectMapper mapper) {
       if (mapper == null) {
-        throw new NullPointerException("mapper: must not be null");
+        throw new IllegalArgumentException("mapper: must not be null");
       }
       this.mapper = mapper;
       return this;

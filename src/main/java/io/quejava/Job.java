@@ -1,5 +1,6 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quejava.internal.JobRow;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -90,7 +91,7 @@ public final class Job {
    */
   public <A extends Record> A args(Class<A> type) {
     if (type == null) {
-      throw new NullPointerException("type: must not be null");
+      throw new IllegalArgumentException("type: must not be null");
     }
     return RecordArgs.fromArgs(mapper, jobClass(), args(), type);
   }
@@ -103,7 +104,7 @@ public final class Job {
    */
   public <A extends Record> A kwargs(Class<A> type) {
     if (type == null) {
-      throw new NullPointerException("type: must not be null");
+      throw new IllegalArgumentException("type: must not be null");
     }
     return RecordArgs.fromKwargs(mapper, jobClass(), kwargs(), type);
   }

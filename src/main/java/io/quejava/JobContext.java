@@ -1,7 +1,7 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import java.time.Instant;
-import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,7 +101,7 @@ public final class JobContext {
    * it. The first reason wins. Does nothing once the attempt has ended.
    */
   public void cancel(String reason) {
-    Objects.requireNonNull(reason, "reason");
+    Args.notNull(reason, "reason");
     synchronized (this) {
       if (cancelReason != null || ended) {
         return;

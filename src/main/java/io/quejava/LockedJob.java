@@ -1,5 +1,6 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Dialect;
 import io.quejava.internal.ErrorText;
 import io.quejava.internal.Session;
@@ -153,7 +154,7 @@ public final class LockedJob implements AutoCloseable {
    * exactly as Que 1.x/2.x does.
    */
   public void error(Throwable failure) {
-    java.util.Objects.requireNonNull(failure, "failure");
+    Args.notNull(failure, "failure");
     ErrorText text;
     try {
       text = dialect.describe(failure);

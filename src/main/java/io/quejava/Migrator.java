@@ -1,5 +1,6 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Tx;
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Objects;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -67,7 +67,7 @@ public final class Migrator {
    * for the first schema of the search_path (where it would be created).
    */
   public static Migrator create(DataSource dataSource) {
-    return new Migrator(Objects.requireNonNull(dataSource, "dataSource"), null);
+    return new Migrator(Args.notNull(dataSource, "dataSource"), null);
   }
 
   /**
@@ -75,11 +75,11 @@ public final class Migrator {
    * and $, not starting with a digit, at most 63 characters).
    */
   public static Migrator create(DataSource dataSource, String schema) {
-    Objects.requireNonNull(schema, "schema");
+    Args.notNull(schema, "schema");
     if (!IDENTIFIER.matcher(schema).matches()) {
       throw new IllegalArgumentException("schema: '" + schema + "' is not a plain SQL identifier");
     }
-    return new Migrator(Objects.requireNonNull(dataSource, "dataSource"), schema);
+    return new Migrator(Args.notNull(dataSource, "dataSource"), schema);
   }
 
   /**

@@ -1,12 +1,12 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Json;
 import io.quejava.internal.Text;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * A job to enqueue: its class, its args (a JSON array) and the per-call options. Immutable. Every
@@ -80,7 +80,7 @@ public final class NewJob {
   public static NewJob of(String jobClass, Record args) {
     checkJobClass(jobClass);
     if (args == null) {
-      throw new NullPointerException("args: must not be null");
+      throw new IllegalArgumentException("args: must not be null");
     }
     return new NewJob(jobClass, null, args, null, DEFAULT_PRIORITY, null, null, null, List.of());
   }
@@ -133,7 +133,7 @@ public final class NewJob {
    */
   public NewJob kwargs(java.util.Map<String, ?> kwargs) {
     if (kwargs == null) {
-      throw new NullPointerException("kwargs: must not be null");
+      throw new IllegalArgumentException("kwargs: must not be null");
     }
     return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, new java.util.LinkedHashMap<>(kwargs), tags);
   }
@@ -144,7 +144,7 @@ public final class NewJob {
    */
   public NewJob kwargs(Record kwargs) {
     if (kwargs == null) {
-      throw new NullPointerException("kwargs: must not be null");
+      throw new IllegalArgumentException("kwargs: must not be null");
     }
     return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, kwargs, tags);
   }
@@ -192,7 +192,7 @@ public final class NewJob {
    * 100 characters, so at most 98 plain characters.
    */
   public NewJob tags(String... tags) {
-    Objects.requireNonNull(tags, "tags");
+    Args.notNull(tags, "tags");
     if (tags.length > MAX_TAGS) {
       throw new IllegalArgumentException("tags: at most " + MAX_TAGS + " allowed, got " + tags.length);
     }

@@ -1,8 +1,8 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /** Job class name to handler, as que-go's WorkMap. Immutable; build it with {@link #builder()}. */
@@ -41,7 +41,7 @@ public final class WorkMap {
       if (jobClass == null || jobClass.isBlank()) {
         throw new IllegalArgumentException("jobClass: must not be blank");
       }
-      Objects.requireNonNull(handler, "handler");
+      Args.notNull(handler, "handler");
       if (handlers.putIfAbsent(jobClass, handler) != null) {
         throw new IllegalArgumentException("jobClass: '" + jobClass + "' is registered twice");
       }
@@ -55,13 +55,13 @@ public final class WorkMap {
      */
     public <A extends Record> Builder put(String jobClass, Class<A> argsType, TypedJobHandler<A> handler) {
       if (argsType == null) {
-        throw new NullPointerException("argsType: must not be null");
+        throw new IllegalArgumentException("argsType: must not be null");
       }
       if (!argsType.isRecord()) {
         throw new IllegalArgumentException("argsType: " + argsType.getName() + " is not a record");
       }
       if (handler == null) {
-        throw new NullPointerException("handler: must not be null");
+        throw new IllegalArgumentException("handler: must not be null");
       }
       return put(jobClass, job -> handler.run(job.args(argsType), job));
     }

@@ -1,11 +1,11 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Session;
 import io.quejava.internal.Text;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -58,9 +58,9 @@ public final class Worker {
   }
 
   Worker(Client client, WorkMap workMap, WorkerConfig config, String name) {
-    this.client = Objects.requireNonNull(client, "client");
-    this.workMap = Objects.requireNonNull(workMap, "workMap");
-    this.config = Objects.requireNonNull(config, "config");
+    this.client = Args.notNull(client, "client");
+    this.workMap = Args.notNull(workMap, "workMap");
+    this.config = Args.notNull(config, "config");
     this.queue = config.queue().orElse(client.defaultQueue());
     this.name = name;
     if (config.maxRetryCount().isPresent() && !client.hasOutcomeColumns()) {

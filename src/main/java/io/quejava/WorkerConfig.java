@@ -1,9 +1,9 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * Long-lived settings of a {@link Worker} or {@link WorkerPool}. Immutable:
@@ -138,7 +138,7 @@ public final class WorkerConfig {
      * Serve a queue only with workers that know every job class enqueued into it.
      */
     public Builder queue(String queue) {
-      this.queue = Objects.requireNonNull(queue, "queue");
+      this.queue = Args.notNull(queue, "queue");
       return this;
     }
 
@@ -147,13 +147,13 @@ public final class WorkerConfig {
      * a job). Default: 5 seconds. At least 1 ms.
      */
     public Builder wakeInterval(Duration wakeInterval) {
-      this.wakeInterval = Objects.requireNonNull(wakeInterval, "wakeInterval");
+      this.wakeInterval = Args.notNull(wakeInterval, "wakeInterval");
       return this;
     }
 
     /** The delay before a failed job's next attempt. Default: {@link RetryPolicy#DEFAULT} (count^4 + 3 s). */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
-      this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      this.retryPolicy = Args.notNull(retryPolicy, "retryPolicy");
       return this;
     }
 
@@ -162,7 +162,7 @@ public final class WorkerConfig {
      * outermost. Default: none.
      */
     public Builder interceptor(JobInterceptor interceptor) {
-      interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+      interceptors.add(Args.notNull(interceptor, "interceptor"));
       return this;
     }
 

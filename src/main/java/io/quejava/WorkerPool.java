@@ -1,9 +1,9 @@
 package io.quejava;
 
+import io.quejava.internal.Args;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -193,8 +193,8 @@ public final class WorkerPool {
    * killed (default 5 s).
    */
   public synchronized boolean shutdown(Duration timeout, Duration abortGrace) {
-    Objects.requireNonNull(timeout, "timeout");
-    Objects.requireNonNull(abortGrace, "abortGrace");
+    Args.notNull(timeout, "timeout");
+    Args.notNull(abortGrace, "abortGrace");
     if (shutDown) {
       return true;
     }
@@ -253,8 +253,8 @@ public final class WorkerPool {
     private final List<PoolExtension> extensions = new ArrayList<>();
 
     private Builder(Client client, WorkMap workMap) {
-      this.client = Objects.requireNonNull(client, "client");
-      this.workMap = Objects.requireNonNull(workMap, "workMap");
+      this.client = Args.notNull(client, "client");
+      this.workMap = Args.notNull(workMap, "workMap");
     }
 
     /** Number of workers (threads, and connections). Default: {@value WorkerPool#DEFAULT_WORKERS}. */
@@ -308,7 +308,7 @@ public final class WorkerPool {
 
     /** Adds an extension that starts and stops with the pool (see {@link PoolExtension}). */
     public Builder extension(PoolExtension extension) {
-      extensions.add(Objects.requireNonNull(extension, "extension"));
+      extensions.add(Args.notNull(extension, "extension"));
       return this;
     }
 

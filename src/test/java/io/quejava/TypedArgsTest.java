@@ -175,9 +175,22 @@ class TypedArgsTest extends PgTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> WorkMap.builder().put("X", notRecord, (a, j) -> { }));
     assertEquals("argsType: java.lang.String is not a record", e.getMessage());
-    NullPointerException npe = assertThrows(NullPointerException.class,
-        () -> NewJob.of("X", (Record) null));
-    assertEquals("args: must not be null", npe.getMessage());
+    // One rule for nulls across the API: IllegalArgumentException, message starting with the parameter name.
+    Map<String, org.junit.jupiter.api.function.Executable> nulls = new java.util.LinkedHashMap<>();
+    nulls.put("args", () -> NewJob.of("X", (Record) null));
+    nulls.put("kwargs", () -> NewJob.of("X").kwargs((Record) null));
+    nulls.put("type", () -> client.enqueue("X").args((Class<Record>) null));
+    nulls.put("argsType", () -> WorkMap.builder().put("X", (Class<Record>) null, (a, j) -> { }));
+    nulls.put("handler", () -> WorkMap.builder().put("X", (JobHandler) null));
+    nulls.put("job", () -> client.enqueue((NewJob) null));
+    nulls.put("connection", () -> client.enqueue((java.sql.Connection) null, NewJob.of("X")));
+    nulls.put("queue", () -> client.lockJob(null));
+    nulls.put("mapper", () -> Client.builder(ds).objectMapper(null));
+    nulls.put("timeout", () -> WorkerPool.builder(client, WorkMap.builder().build()).build().shutdown(null));
+    nulls.forEach((name, call) -> {
+      IllegalArgumentException x = assertThrows(IllegalArgumentException.class, call, name);
+      assertEquals(name + ": must not be null", x.getMessage());
+    });
   }
 
   @Test

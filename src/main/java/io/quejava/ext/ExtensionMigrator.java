@@ -1,5 +1,6 @@
 package io.quejava.ext;
 
+import io.quejava.internal.Args;
 import io.quejava.QueException;
 import io.quejava.internal.Tx;
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Objects;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -39,9 +39,9 @@ public final class ExtensionMigrator {
   private final String extension;
 
   private ExtensionMigrator(DataSource dataSource, String schema, String extension) {
-    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    this.dataSource = Args.notNull(dataSource, "dataSource");
     this.schema = schema;
-    this.extension = Objects.requireNonNull(extension, "extension");
+    this.extension = Args.notNull(extension, "extension");
     if (!NAME.matcher(extension).matches()) {
       throw new IllegalArgumentException("extension: '" + extension + "' is not a valid extension name");
     }
@@ -57,7 +57,7 @@ public final class ExtensionMigrator {
 
   /** A migrator for {@code extension}'s tables in {@code schema} (a plain identifier). */
   public static ExtensionMigrator create(DataSource dataSource, String schema, String extension) {
-    return new ExtensionMigrator(dataSource, Objects.requireNonNull(schema, "schema"), extension);
+    return new ExtensionMigrator(dataSource, Args.notNull(schema, "schema"), extension);
   }
 
   /** The extension's name, the folder of its SQL. */

@@ -1,5 +1,6 @@
 package io.quejava.ext.deadletter;
 
+import io.quejava.internal.Args;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobInterceptor;
@@ -12,7 +13,6 @@ import java.sql.SQLException;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -221,7 +221,7 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     private boolean countUnknownClasses = true;
 
     private Builder(Client client) {
-      this.client = Objects.requireNonNull(client, "client");
+      this.client = Args.notNull(client, "client");
     }
 
     /**

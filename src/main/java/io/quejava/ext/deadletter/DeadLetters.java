@@ -1,5 +1,6 @@
 package io.quejava.ext.deadletter;
 
+import io.quejava.internal.Args;
 import io.quejava.Client;
 import io.quejava.internal.Tx;
 import io.quejava.ext.ExtensionMigrator;
@@ -17,7 +18,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
@@ -54,7 +54,7 @@ public final class DeadLetters {
 
   /** Dead letters of the database and schema version {@code client} speaks. */
   public static DeadLetters create(Client client) {
-    return new DeadLetters(Objects.requireNonNull(client, "client"));
+    return new DeadLetters(Args.notNull(client, "client"));
   }
 
   /** The migrator of this extension's table ({@code que_dead_jobs}), in the search_path's schema. */
@@ -64,7 +64,7 @@ public final class DeadLetters {
 
   /** Dead jobs matching the filter, the most recent death first, at most {@link DeadJobFilter#limit()}. */
   public List<DeadJob> list(DeadJobFilter filter) {
-    Objects.requireNonNull(filter, "filter");
+    Args.notNull(filter, "filter");
     return inTransaction("list dead jobs", c -> {
       try (PreparedStatement ps = c.prepareStatement(modern ? DeadLetterSql.MODERN_LIST : DeadLetterSql.CLASSIC_LIST)) {
         int i = bindFilter(ps, 1, filter);
@@ -89,7 +89,7 @@ public final class DeadLetters {
 
   /** How many dead jobs match the filter (its limit does not apply). */
   public long count(DeadJobFilter filter) {
-    Objects.requireNonNull(filter, "filter");
+    Args.notNull(filter, "filter");
     return inTransaction("count dead jobs", c -> {
       try (PreparedStatement ps = c.prepareStatement(modern ? DeadLetterSql.MODERN_COUNT : DeadLetterSql.CLASSIC_COUNT)) {
         bindFilter(ps, 1, filter);
@@ -113,7 +113,7 @@ public final class DeadLetters {
    * "X"}). Most frequent first; the filter's limit does not apply.
    */
   public Map<String, Long> countByErrorType(DeadJobFilter filter) {
-    Objects.requireNonNull(filter, "filter");
+    Args.notNull(filter, "filter");
     return inTransaction("count dead jobs by error", c -> {
       String sql = modern ? DeadLetterSql.MODERN_COUNT_BY_TYPE : DeadLetterSql.CLASSIC_COUNT_BY_TYPE;
       try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -163,7 +163,7 @@ public final class DeadLetters {
    * most recent death first, in one transaction. Returns the ids replayed.
    */
   public List<Long> replay(DeadJobFilter filter) {
-    Objects.requireNonNull(filter, "filter");
+    Args.notNull(filter, "filter");
     DeadJobFilter capped = filter.limit() > MAX_IDS ? filter.limit(MAX_IDS) : filter;
     return inTransaction("replay dead jobs", c -> {
       Long[] ids = ids(c, capped);

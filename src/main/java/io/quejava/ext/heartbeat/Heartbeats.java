@@ -1,5 +1,6 @@
 package io.quejava.ext.heartbeat;
 
+import io.quejava.internal.Args;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -123,12 +123,12 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
 
   /** Installs (or brings up to date) the {@code heartbeat} extension's table. Idempotent; returns the version. */
   public static int install(DataSource dataSource) {
-    return ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrate();
+    return ExtensionMigrator.create(Args.notNull(dataSource, "dataSource"), EXTENSION).migrate();
   }
 
   /** Removes the extension's table. que_jobs is not touched. */
   public static void uninstall(DataSource dataSource) {
-    ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
+    ExtensionMigrator.create(Args.notNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
   }
 
   /** Heartbeats every 5 s ({@link #DEFAULT_INTERVAL}), written through {@code dataSource}. */
@@ -452,7 +452,7 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
     private Duration writeDelay = DEFAULT_WRITE_DELAY;
 
     private Builder(DataSource dataSource) {
-      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      this.dataSource = Args.notNull(dataSource, "dataSource");
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.quejava.ext.heartbeat;
 
+import io.quejava.internal.Args;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -9,7 +10,6 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
@@ -54,7 +54,7 @@ public final class InFlight {
    * @throws IllegalArgumentException when staleBeats is below 1
    */
   public static List<InFlightJob> list(DataSource dataSource, int staleBeats) {
-    Objects.requireNonNull(dataSource, "dataSource");
+    Args.notNull(dataSource, "dataSource");
     checkStaleBeats(staleBeats);
     try (Connection c = dataSource.getConnection()) {
       return list(c, staleBeats, false);

@@ -1,5 +1,6 @@
 package io.quejava.ext.heartbeat;
 
+import io.quejava.internal.Args;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
 import io.quejava.WorkerPool;
@@ -11,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -192,7 +192,7 @@ public final class Rescuer implements PoolExtension {
     private Duration interval = DEFAULT_INTERVAL;
 
     private Builder(DataSource dataSource) {
-      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      this.dataSource = Args.notNull(dataSource, "dataSource");
     }
 
     /** Heartbeats older than this many beat intervals are stale. Default: {@value InFlight#DEFAULT_STALE_BEATS}. 1 to 1000. */

@@ -1,5 +1,6 @@
 package io.quejava.ext.notify;
 
+import io.quejava.internal.Args;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quejava.PoolExtension;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
@@ -146,7 +146,7 @@ public final class NotifyWakeups implements PoolExtension {
    * @throws QueException when there is no que_jobs table, or the database fails
    */
   public static String install(DataSource dataSource, String channel) {
-    Objects.requireNonNull(dataSource, "dataSource");
+    Args.notNull(dataSource, "dataSource");
     checkChannel(channel);
     ExtensionMigrator.create(dataSource, EXTENSION).migrate();
     try (Connection c = dataSource.getConnection();
@@ -164,7 +164,7 @@ public final class NotifyWakeups implements PoolExtension {
 
   /** Removes the extension: the trigger and its functions. que_jobs is left exactly as before. */
   public static void uninstall(DataSource dataSource) {
-    ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
+    ExtensionMigrator.create(Args.notNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
   }
 
   /** A listener with the default settings, for {@link WorkerPool.Builder#extension}. */
@@ -196,7 +196,7 @@ public final class NotifyWakeups implements PoolExtension {
     if (this.pool != null) {
       throw new IllegalStateException("this NotifyWakeups was already started; create one per pool");
     }
-    this.pool = Objects.requireNonNull(pool, "pool");
+    this.pool = Args.notNull(pool, "pool");
     this.queue = pool.queue();
     running = true;
     Connection c = null;
@@ -581,7 +581,7 @@ public final class NotifyWakeups implements PoolExtension {
     private Duration followUpWake = DEFAULT_FOLLOW_UP_WAKE;
 
     private Builder(DataSource dataSource) {
-      this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+      this.dataSource = Args.notNull(dataSource, "dataSource");
     }
 
     /**

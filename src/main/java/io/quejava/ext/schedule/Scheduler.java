@@ -1,5 +1,6 @@
 package io.quejava.ext.schedule;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Tx;
 import io.quejava.Client;
 import io.quejava.PoolExtension;
@@ -17,7 +18,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -199,7 +199,7 @@ public final class Scheduler implements PoolExtension {
    */
   @Override
   public void start(WorkerPool pool) {
-    this.pool = Objects.requireNonNull(pool, "pool");
+    this.pool = Args.notNull(pool, "pool");
     start(pool.name() + "-scheduler");
   }
 
@@ -278,7 +278,7 @@ public final class Scheduler implements PoolExtension {
     private int batchSize = DEFAULT_BATCH_SIZE;
 
     private Builder(Client client) {
-      this.client = Objects.requireNonNull(client, "client");
+      this.client = Args.notNull(client, "client");
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.quejava.ext.schedule;
 
+import io.quejava.internal.Args;
 import io.quejava.internal.Tx;
 import io.quejava.ext.ExtensionMigrator;
 import java.sql.Connection;
@@ -14,7 +15,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -38,8 +38,8 @@ public final class Schedules {
   private final Clock clock;
 
   private Schedules(DataSource dataSource, Clock clock) {
-    this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
-    this.clock = Objects.requireNonNull(clock, "clock");
+    this.dataSource = Args.notNull(dataSource, "dataSource");
+    this.clock = Args.notNull(clock, "clock");
   }
 
   /** Schedules in the database of {@code dataSource}, timed by the system clock. */
@@ -64,7 +64,7 @@ public final class Schedules {
    * Upserting the same schedules at every start-up is therefore safe. Returns true when created.
    */
   public boolean upsert(Schedule schedule) {
-    Objects.requireNonNull(schedule, "schedule");
+    Args.notNull(schedule, "schedule");
     Instant next = schedule.timing().nextAfter(now());
     if (next == null) {
       throw new IllegalArgumentException("cron: '" + schedule.cron() + "' never matches after " + now());

@@ -1,5 +1,6 @@
 package io.quejava.ext.timeout;
 
+import io.quejava.internal.Args;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobContext;
@@ -15,7 +16,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
@@ -103,12 +103,12 @@ public final class Timeouts implements JobInterceptor {
    * Returns the installed version.
    */
   public static int install(DataSource dataSource) {
-    return ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrate();
+    return ExtensionMigrator.create(Args.notNull(dataSource, "dataSource"), EXTENSION).migrate();
   }
 
   /** Removes the extension's table (every per-job timeout with it). que_jobs is not touched. */
   public static void uninstall(DataSource dataSource) {
-    ExtensionMigrator.create(Objects.requireNonNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
+    ExtensionMigrator.create(Args.notNull(dataSource, "dataSource"), EXTENSION).migrateTo(0);
   }
 
   /**
@@ -119,9 +119,9 @@ public final class Timeouts implements JobInterceptor {
    * @throws IllegalArgumentException when the timeout is not positive or exceeds {@link #MAX_TIMEOUT}
    */
   public static Job enqueue(Client client, Connection connection, NewJob job, Duration timeout) {
-    Objects.requireNonNull(client, "client");
-    Objects.requireNonNull(connection, "connection");
-    Objects.requireNonNull(job, "job");
+    Args.notNull(client, "client");
+    Args.notNull(connection, "connection");
+    Args.notNull(job, "job");
     checkTimeout("timeout", timeout);
     try {
       boolean own = connection.getAutoCommit();
@@ -157,7 +157,7 @@ public final class Timeouts implements JobInterceptor {
 
   /** Enqueues {@code job} with a timeout of its own, both committed together on a connection of its own. */
   public static Job enqueue(Client client, NewJob job, Duration timeout) {
-    Objects.requireNonNull(client, "client");
+    Args.notNull(client, "client");
     checkTimeout("timeout", timeout);
     try (Connection c = client.dataSource().getConnection()) {
       return enqueue(client, c, job, timeout);
