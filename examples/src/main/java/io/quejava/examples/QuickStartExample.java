@@ -24,6 +24,11 @@ import org.postgresql.ds.PGSimpleDataSource;
  * embedded PostgreSQL. Run it with {@code mvn -q test-compile exec:java@example}.
  */
 public final class QuickStartExample {
+  /** A job's args as a record: its components are the positional args Ruby and Go read. */
+  record ChargeCard(long orderId, String currency) {}
+
+  record WelcomeEmail(String address) {}
+
   public static void main(String[] args) throws Exception {
     String url = System.getenv("DATABASE_URL");
     if (url != null && !url.isBlank()) {
@@ -49,26 +54,28 @@ public final class QuickStartExample {
     Client client = Client.create(dataSource);
     CountDownLatch done = new CountDownLatch(3);
     WorkMap workMap = WorkMap.builder()
-        .put("SendWelcomeEmail", job -> {
-          out.println("  sending a welcome email to " + job.job().arg(0, String.class) + " (job " + job.job().id() + ")");
+        .put("SendWelcomeEmail", WelcomeEmail.class, (email, job) -> {
+          out.println("  sending a welcome email to " + email.address() + " (job " + job.id() + ")");
           done.countDown();
         })
-        .put("ChargeCard", job -> {
-          if (job.job().errorCount() == 0) {
-            out.println("  charging card for order " + job.job().arg(0, Long.class) + ": the gateway times out, will retry");
+        .put("Billing::ChargeCard", ChargeCard.class, (charge, job) -> {
+          if (job.errorCount() == 0) {
+            out.println("  charging " + charge.currency() + " for order " + charge.orderId() + ": the gateway times out, will retry");
             throw new IllegalStateException("payment gateway timed out");
           }
-          out.println("  charging card for order " + job.job().arg(0, Long.class) + ": ok on attempt " + (job.job().errorCount() + 1));
+          out.println("  charging " + charge.currency() + " for order " + charge.orderId() + ": ok on attempt "
+              + (job.errorCount() + 1));
           done.countDown();
         })
         .build();
 
     List<Job> jobs = client.enqueueAll(List.of(
-        NewJob.of("SendWelcomeEmail", "ada@example.com"),
-        NewJob.of("SendWelcomeEmail", "grace@example.com").priority(10),
-        NewJob.of("ChargeCard", 1042L)));
+        NewJob.of("SendWelcomeEmail", new WelcomeEmail("ada@example.com")),
+        NewJob.of("SendWelcomeEmail", new WelcomeEmail("grace@example.com")).priority(10),
+        NewJob.of("Billing::ChargeCard", new ChargeCard(1042, "EUR"))));   // stored as [1042, "EUR"]
     for (Job j : jobs) {
-      out.println("enqueued " + j.jobClass() + " as job " + j.id() + " (queue '" + j.queue() + "', priority " + j.priority() + ")");
+      out.println("enqueued " + j.jobClass() + " " + j.argsJson() + " as job " + j.id() + " (queue '" + j.queue()
+          + "', priority " + j.priority() + ")");
     }
 
     WorkerPool pool = WorkerPool.builder(client, workMap)
