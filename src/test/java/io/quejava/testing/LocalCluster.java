@@ -74,7 +74,12 @@ public final class LocalCluster {
         opts += " -c " + setting;
       }
       Cluster cluster = new Cluster(bin, root, dir, data, port, opts);
-      cluster.start();
+      try {
+        cluster.start();
+      } catch (IOException | RuntimeException e) {
+        cluster.close(); // a server that came up too slowly for pg_ctl -w is stopped, not left behind
+        throw e;
+      }
       return cluster;
     } catch (IOException | RuntimeException e) {
       deleteTree(dir);
