@@ -100,16 +100,35 @@ class FaultSuiteTest {
     }
   }
 
+  /** Java and que-go, plus Ruby Que 0.14 where it is installed (else left out, with the reason printed). */
   @Test
-  void schema3JavaAndGo() throws Exception {
-    run(3, List.of(new Member(Peer.JAVA, "java-1"), new Member(Peer.JAVA, "java-2"), new Member(Peer.GO, "go-1")),
-        "java-2");
+  void schema3JavaGoRuby() throws Exception {
+    List<Member> team = new ArrayList<>(List.of(new Member(Peer.JAVA, "java-1"), new Member(Peer.JAVA, "java-2"),
+        new Member(Peer.GO, "go-1")));
+    team.addAll(ifAvailable(Peer.RUBY, "ruby-1"));
+    run(3, team, "java-2");
   }
 
   @Test
   void schema7JavaOnly() throws Exception {
     run(7, List.of(new Member(Peer.JAVA, "java-1"), new Member(Peer.JAVA, "java-2"), new Member(Peer.JAVA, "java-3")),
         "java-2");
+  }
+
+  /**
+   * The member, when its peer runs here; none (and the reason printed) when its library is missing,
+   * unless QUE_COMPAT_REQUIRE names it, which fails the test.
+   */
+  private static List<Member> ifAvailable(Peer peer, String name) {
+    Peer.Availability a = peer.availability();
+    if (a.available()) {
+      return List.of(new Member(peer, name));
+    }
+    if (!a.skippable()) {
+      peer.require(); // fails with the reason
+    }
+    System.err.println("[fault] " + name + " left out: " + peer.label + " peer unavailable: " + a.reason());
+    return List.of();
   }
 
   /** One worker process of the team: its peer and the name it writes into fault_effects.worker. */
