@@ -28,8 +28,10 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
@@ -52,6 +54,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 @Tag("compat")
 @Tag("fault")
+@TestMethodOrder(MethodOrderer.MethodName.class) // schema 3, then 7: the summaries read in that order
 class FaultSuiteTest {
   static final int JOBS = jobs();
   static final int WORKERS_EACH = 2;
