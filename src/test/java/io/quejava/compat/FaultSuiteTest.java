@@ -187,7 +187,7 @@ class FaultSuiteTest {
         running.put(m, all.get(m));
       }
       for (Member m : team) {
-        step(db, running, m.name() + " connected", () -> db.sessions(m.applicationName()) > 0);
+        step(running, m.name() + " connected", () -> db.sessions(m.applicationName()) > 0);
       }
 
       long enqueueStart = System.nanoTime();
@@ -196,7 +196,7 @@ class FaultSuiteTest {
       long drainStart = System.nanoTime();
 
       // Fault 1: SIGKILL one worker process while the queue is busy.
-      step(db, running, "every peer worked a job and " + pct(0) + " of the jobs are done", () -> {
+      step(running, "every peer worked a job and " + pct(0) + " of the jobs are done", () -> {
         for (Member m : team) {
           if (db.effectsBy(m.name()) == 0) {
             return false;
@@ -208,14 +208,14 @@ class FaultSuiteTest {
       Peer.Running victimProcess = running.remove(victim);
       victimProcess.kill();
       Peer.PeerResult killed = victimProcess.await(Duration.ofSeconds(30));
-      step(db, running, victim.name() + "'s sessions gone", () -> db.sessions(victim.applicationName()) == 0);
+      step(running, victim.name() + "'s sessions gone", () -> db.sessions(victim.applicationName()) == 0);
       OffsetDateTime killedAt = db.now();
       faults.add(new Fault("SIGKILL " + victim.name(), seconds(drainStart), db.done(),
           "exit " + killed.exit() + ", held " + victimLocks + " job lock(s)"));
       awaitResumed(db, running, survivors, "SIGKILL", killedAt, recovery);
 
       // Fault 2: pg_terminate_backend of every client session.
-      step(db, running, pct(1) + " of the jobs done", () -> db.done() >= threshold(1));
+      step(running, pct(1) + " of the jobs done", () -> db.done() >= threshold(1));
       Map<String, Long> terminated = db.terminateAllClients();
       for (Member m : survivors) {
         assertTrue(terminated.getOrDefault(m.applicationName(), 0L) > 0,
@@ -227,7 +227,7 @@ class FaultSuiteTest {
       awaitResumed(db, running, survivors, "pg_terminate_backend", terminatedAt, recovery);
 
       // Fault 3: crash-restart of the server.
-      step(db, running, pct(2) + " of the jobs done", () -> db.done() >= threshold(2));
+      step(running, pct(2) + " of the jobs done", () -> db.done() >= threshold(2));
       OffsetDateTime oldStart = db.postmasterStart();
       long committedBefore = db.effects();
       long doneBefore = db.done();
@@ -246,10 +246,10 @@ class FaultSuiteTest {
               downSeconds, committedBefore, committedAfter)));
       awaitResumed(db, running, survivors, "crash-restart", restartedAt, recovery);
 
-      step(db, running, DRAIN_TIMEOUT, "que_jobs empty", () -> db.left() == 0);
+      step(running, DRAIN_TIMEOUT, "que_jobs empty", () -> db.left() == 0);
       double drainSeconds = seconds(drainStart);
       // Idle but still connected: no session may keep a job lock.
-      step(db, running, Duration.ofSeconds(15), "no advisory lock held by the idle peers", () -> db.advisoryLocks() == 0);
+      step(running, Duration.ofSeconds(15), "no advisory lock held by the idle peers", () -> db.advisoryLocks() == 0);
       for (Member m : survivors) {
         assertTrue(db.sessions(m.applicationName()) > 0, m.name() + " is connected after the drain");
       }
@@ -306,7 +306,7 @@ class FaultSuiteTest {
   private void awaitResumed(Db db, Map<Member, Peer.Running> running, List<Member> survivors, String fault,
       OffsetDateTime at, Map<String, List<Double>> recovery) {
     for (Member m : survivors) {
-      step(db, running, m.name() + " wrote an effect after the " + fault, () -> db.effectsBy(m.name(), at) > 0);
+      step(running, m.name() + " wrote an effect after the " + fault, () -> db.effectsBy(m.name(), at) > 0);
       OffsetDateTime first = db.firstEffectAfter(m.name(), at);
       recovery.computeIfAbsent(m.name(), k -> new ArrayList<>())
           .add(Duration.between(at, first).toNanos() / 1e9);
@@ -314,11 +314,11 @@ class FaultSuiteTest {
   }
 
   /** Polls {@code condition} with a deadline; fails at once when a peer still in the team has exited. */
-  private static void step(Db db, Map<Member, Peer.Running> running, String what, SqlCondition condition) {
-    step(db, running, STEP_TIMEOUT, what, condition);
+  private static void step(Map<Member, Peer.Running> running, String what, SqlCondition condition) {
+    step(running, STEP_TIMEOUT, what, condition);
   }
 
-  private static void step(Db db, Map<Member, Peer.Running> running, Duration timeout, String what,
+  private static void step(Map<Member, Peer.Running> running, Duration timeout, String what,
       SqlCondition condition) {
     SQLException[] lastError = new SQLException[1];
     try {
