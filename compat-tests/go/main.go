@@ -39,7 +39,7 @@ const usageText = `usage:
   peer enqueue --url URL --class C (--args JSON | --args-file PATH) [--queue Q]
                [--priority P] [--run-at ISO8601] [--count N]
   peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]
-               [--interval-ms MS]
+               [--interval-ms MS] [--name NAME]
   peer bench-enqueue --url URL [--threads T] [--seconds S] [--class C] [--queue Q]
   peer bench-work    --url URL [--queue Q] [--workers N] [--interval-ms MS]
                      (--until-empty [--poll-ms MS] | --expect N [--expect-class C] | --seconds S)
@@ -286,11 +286,19 @@ const insertCompatRun = `INSERT INTO compat_runs
 
 const countReady = `SELECT count(*) FROM que_jobs WHERE queue = $1 AND run_at <= now()`
 
+// insertFaultEffect writes FaultEffect's effect. fault_effects has no unique
+// constraint, so a job run twice shows as two rows; the driver creates it.
+const insertFaultEffect = `INSERT INTO fault_effects (job_id, worker) VALUES ($1, $2)`
+
 // counters of handler outcomes.
 var (
 	worked    atomic.Int64
 	failed    atomic.Int64
 	peerFault atomic.Int64 // DB errors inside the peer's own handler code
+	// FaultEffect transactions that failed. The fault suite kills sessions and
+	// the server under the peer, so these are expected there and do not change
+	// the exit status; the job stays in que_jobs and runs again.
+	faultEffectErrors atomic.Int64
 )
 
 // record inserts the compat_runs row and deletes the job in one transaction on
@@ -326,6 +334,39 @@ func record(j *que.Job, started time.Time) (err error) {
 
 func compatRecord(j *que.Job) error {
 	return record(j, time.Now())
+}
+
+// faultEffect returns FaultEffect's WorkFunc: it inserts the job's
+// fault_effects row and deletes the job (que-go's Job.Delete, on j.Conn()) in
+// one transaction, so the effect exists if and only if the job is gone.
+func faultEffect(worker string) que.WorkFunc {
+	return func(j *que.Job) (err error) {
+		defer func() {
+			if err != nil {
+				faultEffectErrors.Add(1)
+				log.Printf("peer: FaultEffect job %d failed: %v", j.ID, err)
+			}
+		}()
+		conn := j.Conn()
+		if conn == nil {
+			return errors.New("job has no connection")
+		}
+		tx, err := conn.Begin()
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback() // no-op after a successful commit
+		if _, err := tx.Exec(insertFaultEffect, j.ID, worker); err != nil {
+			return fmt.Errorf("insert into fault_effects: %w", err)
+		}
+		if err := j.Delete(); err != nil {
+			return fmt.Errorf("delete job: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}
 }
 
 func compatFail(j *que.Job) error {
@@ -398,12 +439,16 @@ func cmdWork(args []string) error {
 	untilEmpty := fs.Bool("until-empty", false, "")
 	seconds := fs.String("seconds", "", "")
 	intervalMS := fs.Int("interval-ms", 100, "")
+	name := fs.String("name", "go", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := connConfig(*rawURL)
 	if err != nil {
 		return err
+	}
+	if *name == "" {
+		return usageError{"--name must not be empty"}
 	}
 	if *workers < 1 {
 		return usageError{"--workers must be >= 1"}
@@ -441,6 +486,7 @@ func cmdWork(args []string) error {
 		"CompatFail":   counted(compatFail),
 		"CompatSleep":  counted(compatSleep),
 		"CompatNoop":   counted(compatNoop),
+		"FaultEffect":  counted(faultEffect(*name)),
 	}
 	wp := que.NewWorkerPool(que.NewClient(pool), wm, *workers)
 	wp.Queue = *queue
@@ -477,6 +523,9 @@ func cmdWork(args []string) error {
 	wp.Shutdown()
 	elapsed := time.Since(start)
 
+	if n := faultEffectErrors.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "peer: %d FaultEffect job(s) failed (left in que_jobs to run again)\n", n)
+	}
 	printSummary(elapsed)
 	if runErr != nil {
 		return runErr

@@ -8,9 +8,10 @@
 #   peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]
 #                [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]
 #   peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]
-#                [--interval-ms MS] [--no-listen]
+#                [--interval-ms MS] [--no-listen] [--name NAME]
 #
-# --kwargs and --no-listen exist on the que2 target only.
+# --kwargs and --no-listen exist on the que2 target only, --name (the worker
+# column of FaultEffect's fault_effects rows) on the 0.14.3 target only.
 #
 # Exit codes: 0 ok, 1 runtime/connection error, 2 bad flags, 3 skipped.
 
@@ -45,7 +46,7 @@ module CompatPeer
     },
     "work" => {
       "url" => :value, "queue" => :value, "workers" => :value, "until-empty" => :switch,
-      "seconds" => :value, "interval-ms" => :value, "no-listen" => :switch,
+      "seconds" => :value, "interval-ms" => :value, "no-listen" => :switch, "name" => :value,
     },
   }.freeze
 
@@ -61,6 +62,9 @@ module CompatPeer
       %w[kwargs no-listen].each do |flag|
         raise UsageError, "--#{flag} needs the que2 target (que #{target_name} has none)" if opts[flag]
       end
+    end
+    if target_name == "que2" && opts["name"]
+      raise UsageError, "--name needs the 0.14.3 target (the que2 target has no FaultEffect job)"
     end
 
     target = load_que
@@ -175,6 +179,7 @@ module CompatPeer
       seconds: number(opts, "seconds"),
       interval: (integer(opts, "interval-ms", min: 1) || 100) / 1000.0,
       listen: !opts["no-listen"],
+      name: opts["name"],
     }
   end
 

@@ -66,7 +66,14 @@ module CompatPeer
       monitor.exec(COMPAT_RUNS_DDL)
       queue = o[:queue] || ""
 
-      pool = CompatPeer.new_pool(o[:workers] + 2) { connect(url) }
+      CompatPeer.worker_name = o[:name] || "ruby"
+      # Every connection opened now, while the server is up: a connection the
+      # pool first opens while it is down would raise out of Que's Job.work and
+      # end its worker thread. HealingPool brings back the ones that die later.
+      pool = CompatPeer::HealingPool.new(
+        CompatPeer.new_pool(o[:workers] + 2) { CompatPeer::HealingConnection.new { connect(url) } }
+      )
+      CompatPeer.fill(pool, o[:workers] + 2)
       Que.adapter = Que::Adapters::ConnectionPool.new(pool)
       version = Que.db_version
       raise "que_jobs is at schema version #{version}, expected #{SCHEMA_VERSION} (run `peer migrate`)" unless version == SCHEMA_VERSION
@@ -167,6 +174,17 @@ class CompatSleep < Que::Job
     started_at = Time.now
     sleep(Float(args[0]) / 1000.0)
     compat_record(args, started_at)
+  end
+end
+
+# The fault suite's job: the effect row and the job's deletion commit together
+# on the job's connection (the one holding its lock), or neither does.
+class FaultEffect < Que::Job
+  def run(*_args)
+    Que.transaction do
+      Que.execute(CompatPeer::FAULT_EFFECT_INSERT, [attrs[:job_id], CompatPeer.worker_name])
+      destroy
+    end
   end
 end
 

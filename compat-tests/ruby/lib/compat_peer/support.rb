@@ -1,7 +1,10 @@
 # frozen_string_literal: true
 
-# What the Ruby targets share: the compat_runs table and a fallback connection
-# pool. Loaded by lib/compat_peer/que0.rb and lib/compat_peer/que2.rb.
+# What the Ruby targets share: the compat_runs table, a fallback connection
+# pool, and (for the fault suite) connections that come back after the server
+# dropped them. Loaded by lib/compat_peer/que0.rb and lib/compat_peer/que2.rb.
+
+require "delegate"
 
 module CompatPeer
   # The table every peer records its runs in. kwargs, last_error and
@@ -24,6 +27,17 @@ module CompatPeer
 
   # Columns a compat_runs created by an older peer (que-go) lacks.
   COMPAT_RUNS_LATER_COLUMNS = %w[kwargs last_error last_error_backtrace].freeze
+
+  # FaultEffect's effect (the fault suite's job). The driver creates
+  # fault_effects(job_id bigint, worker text, written_at timestamptz DEFAULT
+  # clock_timestamp()); it has no unique constraint, so a job run twice shows
+  # as two rows.
+  FAULT_EFFECT_INSERT = "INSERT INTO fault_effects (job_id, worker) VALUES ($1, $2)"
+
+  class << self
+    # The worker column of this process's fault_effects rows (work --name).
+    attr_accessor :worker_name
+  end
 
   module_function
 
@@ -49,6 +63,78 @@ module CompatPeer
       return SimplePool.new(size: size, &factory)
     end
     ::ConnectionPool.new(size: size, timeout: 60, &factory)
+  end
+
+  # Opens all `size` connections of a lazy pool now: `size` threads each check
+  # one out and hold it until every one of them has one.
+  def fill(pool, size)
+    holding = Queue.new
+    release = Queue.new
+    threads = Array.new(size) do
+      Thread.new do
+        pool.with do |conn|
+          conn.exec("SELECT 1")
+          holding << true
+          release.pop
+        end
+      end
+    end
+    size.times { holding.pop }
+    size.times { release << true }
+    threads.each(&:join)
+  end
+
+  # A connection that can be replaced after the server dropped it (a
+  # terminated session, a server restart). que 0.14 keeps using a connection
+  # after a PG error, so without this a dead one would fail every job of its
+  # worker forever. pg's own #reset cannot serve: when it fails (the server is
+  # still down) pg closes the object for good.
+  class HealingConnection < SimpleDelegator
+    def initialize(&open)
+      @open = open
+      super(open.call)
+    end
+
+    # A new session in place of a broken one; when the server cannot be
+    # reached yet, the broken one stays and the next statement fails as before.
+    def heal
+      old = __getobj__
+      return if !old.finished? && old.status == PG::CONNECTION_OK
+
+      __setobj__(@open.call)
+      old.finish unless old.finished?
+    rescue PG::Error => e
+      warn "peer: reconnecting failed: #{e.class}: #{e.message.strip}" if ENV["QUE_PEER_VERBOSE"]
+    end
+  end
+
+  # A pool of HealingConnections that heals a connection when a thread checks
+  # it out at the outermost level only, that is, before Que's Job.work locks a
+  # job: never inside a job, where a new session would not hold the job's
+  # advisory lock. After a failed statement Que logs the error, its worker
+  # sleeps for the wake interval and its next checkout heals.
+  class HealingPool
+    def initialize(pool)
+      @pool = pool
+      @depth_key = :"compat_peer_heal_#{object_id}"
+    end
+
+    def with
+      depth = Thread.current[@depth_key] || 0
+      @pool.with do |conn|
+        conn.heal if depth.zero?
+        Thread.current[@depth_key] = depth + 1
+        begin
+          yield conn
+        ensure
+          Thread.current[@depth_key] = depth
+        end
+      end
+    end
+
+    def shutdown(&block)
+      @pool.shutdown(&block)
+    end
   end
 
   # Minimal thread-safe, re-entrant connection pool, used only when the

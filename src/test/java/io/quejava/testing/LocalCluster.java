@@ -17,7 +17,8 @@ import java.util.stream.Stream;
  * ({@code QUE_TEST_PG_BIN}, else the newest /usr/lib/postgresql/N/bin, else pg_ctl on the PATH).
  * PostgreSQL refuses to run as root, so under root the server runs as the {@code postgres} OS user.
  * Durability is off (fsync, synchronous_commit) unless the caller's settings turn it back on: test
- * data lives for one test JVM. The benchmark ({@code bench/}) starts its cluster here too.
+ * data lives for one test JVM. The benchmark ({@code bench/}) starts its cluster here too, and the
+ * fault suite starts a durable one it crashes and restarts ({@link #start(List)}).
  */
 public final class LocalCluster {
   private LocalCluster() {}
@@ -31,6 +32,23 @@ public final class LocalCluster {
    * defaults, which they override; null when there are no binaries or the server did not start.
    */
   public static TestDatabase.Endpoint startIfPossible(List<String> settings) {
+    try {
+      Cluster cluster = start(settings);
+      return cluster == null ? null : cluster.endpoint();
+    } catch (IOException | RuntimeException e) {
+      System.err.println("[que-java tests] local PostgreSQL from " + findBin() + " did not start: " + e.getMessage());
+      return null;
+    }
+  }
+
+  /**
+   * Starts a cluster the caller controls: it can crash it ({@code pg_ctl -m immediate stop}), start it
+   * again on the same port and data directory, and stop it for good with {@link Cluster#close()} (a
+   * shutdown hook does that too if the caller never does). {@code settings} as for
+   * {@link #startIfPossible(List)}. Null when there are no binaries or no {@code postgres} OS user to
+   * run them as root; an exception when the server did not start.
+   */
+  public static Cluster start(List<String> settings) throws IOException {
     Path bin = findBin();
     if (bin == null) {
       return null;
@@ -40,8 +58,8 @@ public final class LocalCluster {
       System.err.println("[que-java tests] running as root with no 'postgres' OS user; skipping local binaries");
       return null;
     }
+    Path dir = Files.createTempDirectory("que-java-pg-");
     try {
-      Path dir = Files.createTempDirectory("que-java-pg-");
       if (root) {
         UserPrincipal pgUser = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
         Files.setOwner(dir, pgUser);
@@ -55,20 +73,105 @@ public final class LocalCluster {
       for (String setting : settings) {
         opts += " -c " + setting;
       }
-      run(root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60", "-o", opts,
-          "-l", dir.resolve("server.log").toString(), "start");
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Cluster cluster = new Cluster(bin, root, dir, data, port, opts);
+      try {
+        cluster.start();
+      } catch (IOException | RuntimeException e) {
+        cluster.close(); // a server that came up too slowly for pg_ctl -w is stopped, not left behind
+        throw e;
+      }
+      return cluster;
+    } catch (IOException | RuntimeException e) {
+      deleteTree(dir);
+      throw e;
+    }
+  }
+
+  /** A cluster started by {@link #start(List)}: one data directory, one port, restartable. */
+  public static final class Cluster implements AutoCloseable {
+    private final Path bin;
+    private final boolean root;
+    private final Path dir;
+    private final Path data;
+    private final int port;
+    private final String opts;
+    private final Thread hook;
+    private boolean closed;
+
+    private Cluster(Path bin, boolean root, Path dir, Path data, int port, String opts) {
+      this.bin = bin;
+      this.root = root;
+      this.dir = dir;
+      this.data = data;
+      this.port = port;
+      this.opts = opts;
+      this.hook = new Thread(this::stopAndDelete, "que-test-cluster-" + port);
+      Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    public TestDatabase.Endpoint endpoint() {
+      return new TestDatabase.Endpoint("127.0.0.1", port, "postgres", null, "postgres", "local binaries in " + bin);
+    }
+
+    /** The server's log file (all of its starts append to it). */
+    public Path serverLog() {
+      return dir.resolve("server.log");
+    }
+
+    /** Starts the server (again) on its port and waits until it accepts connections (crash recovery included). */
+    public synchronized void start() throws IOException {
+      if (closed) {
+        throw new IllegalStateException("cluster on port " + port + " was closed");
+      }
+      run(root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "120", "-o", opts,
+          "-l", serverLog().toString(), "start");
+    }
+
+    /**
+     * Stops the server as a crash does: {@code pg_ctl -m immediate stop} (SIGQUIT to the postmaster, no
+     * checkpoint; the next start replays the WAL). Returns when the postmaster has exited.
+     */
+    public synchronized void crash() throws IOException {
+      run(root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w", "-t", "60", "stop");
+    }
+
+    /** The last {@code maxChars} characters of the server log, for failure messages. */
+    public String logTail(int maxChars) {
+      try {
+        String log = Files.readString(serverLog());
+        return log.length() <= maxChars ? log : "..." + log.substring(log.length() - maxChars);
+      } catch (IOException e) {
+        return "(cannot read " + serverLog() + ": " + e.getMessage() + ")";
+      }
+    }
+
+    /** Stops the server (immediately) and deletes its directory. */
+    @Override
+    public synchronized void close() {
+      if (closed) {
+        return;
+      }
+      stopAndDelete();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException alreadyExiting) {
+        // the hook runs (or ran) anyway
+      }
+    }
+
+    private synchronized void stopAndDelete() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (Files.exists(data.resolve("postmaster.pid"))) {
         try {
           run(root, bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop");
-        } catch (IOException | RuntimeException ignored) {
-          // the JVM is exiting; the temp dir goes with the machine
+        } catch (IOException | RuntimeException e) {
+          System.err.println("[que-java tests] stopping the cluster on port " + port + ": " + e.getMessage());
         }
-        deleteTree(dir);
-      }));
-      return new TestDatabase.Endpoint("127.0.0.1", port, "postgres", null, "postgres", "local binaries in " + bin);
-    } catch (IOException | RuntimeException e) {
-      System.err.println("[que-java tests] local PostgreSQL from " + bin + " did not start: " + e.getMessage());
-      return null;
+      }
+      deleteTree(dir);
     }
   }
 

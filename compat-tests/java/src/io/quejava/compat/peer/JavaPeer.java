@@ -49,6 +49,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]
  *              [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]
  * peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S] [--interval-ms MS]
+ *              [--name NAME]
  * </pre>
  *
  * The client detects the table's schema (3, or 4 to 7 for Que 1.x/2.x), so the same commands work
@@ -63,7 +64,7 @@ public final class JavaPeer {
       "  peer enqueue --url URL --class C (--args JSON | --args-file PATH|-) [--queue Q]",
       "               [--priority P] [--run-at ISO8601] [--count N] [--kwargs JSON]",
       "  peer work    --url URL [--queue Q] [--workers N] [--until-empty | --seconds S]",
-      "               [--interval-ms MS]",
+      "               [--interval-ms MS] [--name NAME]",
       "");
 
   static final String CREATE_COMPAT_RUNS = "CREATE TABLE IF NOT EXISTS compat_runs (\n"
@@ -88,6 +89,13 @@ public final class JavaPeer {
   static final String INSERT_COMPAT_RUN = "INSERT INTO compat_runs"
       + " (job_id, peer, job_class, args, kwargs, error_count, last_error, last_error_backtrace, started_at, finished_at)"
       + " VALUES (?, 'java', ?, ?, ?, ?, ?, ?, ?, clock_timestamp())";
+
+  /**
+   * FaultEffect's effect: one row per run, no unique constraint, so a job run twice shows as two rows.
+   * The driver creates fault_effects (job_id bigint, worker text, written_at timestamptz DEFAULT
+   * clock_timestamp()); the peer never does.
+   */
+  static final String INSERT_FAULT_EFFECT = "INSERT INTO fault_effects (job_id, worker) VALUES (?, ?)";
 
   /** Schema 3: every row is a job still to run (locked ones included). */
   static final String COUNT_READY_CLASSIC = "SELECT count(*) FROM que_jobs WHERE queue = ? AND run_at <= now()";
@@ -151,7 +159,7 @@ public final class JavaPeer {
             Set.of("url", "class", "args", "args-file", "queue", "priority", "run-at", "count", "kwargs"), Set.of()));
       case "work":
         return work(Flags.parse(rest,
-            Set.of("url", "queue", "workers", "seconds", "interval-ms"), Set.of("until-empty")));
+            Set.of("url", "queue", "workers", "seconds", "interval-ms", "name"), Set.of("until-empty")));
       default:
         throw new UsageError("unknown subcommand \"" + command + "\"");
     }
@@ -264,6 +272,12 @@ public final class JavaPeer {
   /** Handler outcomes that the library counts as worked but that hit a DB error in our own code. */
   static final AtomicLong PEER_FAULTS = new AtomicLong();
 
+  /**
+   * FaultEffect jobs whose transaction failed. The fault suite kills sessions and the server under the
+   * peer, so these are expected there and do not change the exit status; the job stays in que_jobs.
+   */
+  static final AtomicLong FAULT_EFFECT_ERRORS = new AtomicLong();
+
   static int work(Flags f) throws UsageError, SQLException, InterruptedException {
     PGSimpleDataSource ds = dataSource(f.required("url"));
     int workers = f.integer("workers", 2, 1, 1000);
@@ -286,6 +300,7 @@ public final class JavaPeer {
       runForNanos = (long) (s * 1e9);
     }
     Duration interval = Duration.ofMillis(intervalMs);
+    String workerName = f.has("name") ? f.required("name") : "java";
 
     try (Connection c = ds.getConnection()) {
       createCompatRuns(c);
@@ -310,6 +325,7 @@ public final class JavaPeer {
         })
         .put("CompatSleep", JavaPeer::sleepThenRecord)
         .put("CompatNoop", job -> { })
+        .put("FaultEffect", job -> faultEffect(job, workerName))
         .build();
     WorkerPool pool = WorkerPool.builder(client, map)
         .workers(workers)
@@ -354,6 +370,10 @@ public final class JavaPeer {
     System.out.flush();
     if (!clean) {
       System.err.println("peer: jobs still running at the shutdown deadline were interrupted");
+    }
+    long faultEffectErrors = FAULT_EFFECT_ERRORS.get();
+    if (faultEffectErrors > 0) {
+      System.err.println("peer: " + faultEffectErrors + " FaultEffect job(s) failed (left in que_jobs to run again)");
     }
     long faults = PEER_FAULTS.get();
     if (faults > 0) {
@@ -474,6 +494,45 @@ public final class JavaPeer {
       throw e;
     } finally {
       c.setAutoCommit(true);
+    }
+  }
+
+  /**
+   * FaultEffect: inserts the job's fault_effects row and deletes the job in one transaction on the
+   * job's own (lock-holding) connection, so the effect exists if and only if the job is gone. When the
+   * session dies on the way (the fault suite's kills), neither happened and the job runs again.
+   */
+  static void faultEffect(LockedJob locked, String workerName) throws SQLException {
+    Connection c = locked.connection();
+    boolean committed = false;
+    try {
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(INSERT_FAULT_EFFECT)) {
+        ps.setLong(1, locked.job().id());
+        ps.setString(2, workerName);
+        ps.executeUpdate();
+      }
+      locked.delete();
+      c.commit();
+      committed = true;
+    } catch (SQLException | RuntimeException e) {
+      FAULT_EFFECT_ERRORS.incrementAndGet();
+      try {
+        c.rollback();
+      } catch (SQLException ignored) {
+        // a broken session: the worker drops it
+      }
+      throw e;
+    } finally {
+      if (committed) {
+        c.setAutoCommit(true);
+      } else {
+        try {
+          c.setAutoCommit(true);
+        } catch (SQLException ignored) {
+          // keep the handler's own failure; the worker drops a broken session
+        }
+      }
     }
   }
 
