@@ -502,7 +502,7 @@ public final class JavaPeer {
    * job's own (lock-holding) connection, so the effect exists if and only if the job is gone. When the
    * session dies on the way (the fault suite's kills), neither happened and the job runs again.
    */
-  static void faultEffect(LockedJob locked, String workerName) throws SQLException {
+  static void faultEffect(RunningJob locked, String workerName) throws SQLException {
     Connection c = locked.connection();
     boolean committed = false;
     try {
