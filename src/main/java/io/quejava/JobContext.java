@@ -26,6 +26,7 @@ public final class JobContext {
   private volatile String cancelReason;
   private volatile boolean stopRequested;
   private boolean ended;
+  private final java.util.concurrent.ConcurrentHashMap<Key<?>, Object> attributes = new java.util.concurrent.ConcurrentHashMap<>(4);
 
   JobContext(Job job, String workerName, int backendPid, Thread thread) {
     this.job = job;
@@ -133,6 +134,55 @@ public final class JobContext {
   synchronized void detach() {
     ended = true;
     thread = null;
+  }
+
+  /**
+   * A typed key for a value that an interceptor attaches to one attempt, for other interceptors and
+   * extensions to read (the timeout extension attaches the attempt's timeout, the heartbeat extension
+   * stores it). Keys compare by identity: keep each in a constant.
+   *
+   * @param <T> the value's type
+   */
+  public static final class Key<T> {
+    private final String name;
+    private final Class<T> type;
+
+    private Key(String name, Class<T> type) {
+      this.name = name;
+      this.type = type;
+    }
+
+    /** A new key; {@code name} is for messages only. */
+    public static <T> Key<T> of(String name, Class<T> type) {
+      return new Key<>(Args.notNull(name, "name"), Args.notNull(type, "type"));
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  /**
+   * The attempt's timeout, when an interceptor (the timeout extension) enforces one: a key in the
+   * core so that extensions read it from the context, never from each other.
+   */
+  public static final Key<java.time.Duration> TIMEOUT = Key.of("que.timeout", java.time.Duration.class);
+
+  /** Attaches {@code value} to this attempt under {@code key} (null removes it). Any thread. */
+  public <T> void put(Key<T> key, T value) {
+    Args.notNull(key, "key");
+    if (value == null) {
+      attributes.remove(key);
+    } else {
+      attributes.put(key, key.type.cast(value));
+    }
+  }
+
+  /** The value attached under {@code key}; empty when none. Any thread. */
+  public <T> java.util.Optional<T> get(Key<T> key) {
+    Args.notNull(key, "key");
+    return java.util.Optional.ofNullable(key.type.cast(attributes.get(key)));
   }
 
   @Override

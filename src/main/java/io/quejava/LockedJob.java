@@ -46,7 +46,7 @@ public final class LockedJob implements AutoCloseable {
   private volatile JobContext context;
 
   /** How the job was resolved. */
-  private enum Outcome { DELETED, ERRORED, RETRIED, FINISHED, EXPIRED }
+  enum Outcome { DELETED, ERRORED, RETRIED, FINISHED, EXPIRED }
 
   LockedJob(Dialect dialect, Session session, Job job, RetryPolicy retryPolicy, Integer maxRetryCount,
       boolean ownsSession) {
@@ -290,6 +290,11 @@ public final class LockedJob implements AutoCloseable {
     } catch (SQLException e) {
       return false;
     }
+  }
+
+  /** How the job was resolved in this attempt, or null. */
+  Outcome outcome() {
+    return outcome;
   }
 
   /** True once {@link #delete()} ran (and was not rolled back). */

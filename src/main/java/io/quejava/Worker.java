@@ -426,7 +426,8 @@ public final class Worker {
     Job job = locked.job();
     long start = System.nanoTime();
     Thread thread = Thread.currentThread();
-    JobContext ctx = new JobContext(job, name != null ? name : thread.getName(), s.backendPid(), thread);
+    String workerName = name != null ? name : thread.getName();
+    JobContext ctx = new JobContext(job, workerName, s.backendPid(), thread);
     if (stopping) {
       ctx.requestStop();
     }
@@ -435,6 +436,11 @@ public final class Worker {
     MDC.put("que.job_id", Long.toString(job.id()));
     MDC.put("que.job_class", job.jobClass());
     MDC.put("que.queue", job.queue());
+    Duration queueWait = Duration.between(job.runAt(), ctx.startedAt());
+    if (queueWait.isNegative()) {
+      queueWait = Duration.ZERO;
+    }
+    Attempt attempt = new Attempt();
     try {
       Throwable failure = client.takeOrphan(job);
       if (failure != null) {
@@ -443,6 +449,8 @@ public final class Worker {
         log.warn("job not run: its previous attempt ended its database session; recording that failure id={} class={} queue='{}'",
             job.id(), job.jobClass(), job.queue());
       } else {
+        started(new JobEvent.Start(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1,
+            queueWait, workerName));
         try {
           chain(locked, ctx).proceed();
         } catch (Throwable t) {
@@ -451,10 +459,11 @@ public final class Worker {
       }
       // From here on a cancel changes nothing: the handler has finished.
       boolean cancelled = ctx.end();
+      attempt.error = failure;
       try {
-        writeOutcome(locked, s, failure, cancelled, start);
+        writeOutcome(locked, s, failure, cancelled, start, attempt);
       } catch (SQLException | RuntimeException e) {
-        outcomeFailed(locked, s, failure, e, start);
+        outcomeFailed(locked, s, failure, e, start, attempt);
       }
     } finally {
       ctx.detach();
@@ -466,6 +475,52 @@ public final class Worker {
       MDC.remove("que.job_class");
       MDC.remove("que.queue");
     }
+    if (attempt.outcome != null) {
+      ended(new JobEvent(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1, attempt.outcome,
+          java.util.Optional.ofNullable(attempt.error), Duration.ofNanos(System.nanoTime() - start), queueWait, workerName));
+    }
+  }
+
+  /** How one attempt ended, filled in as its outcome is written. */
+  private static final class Attempt {
+    JobOutcome outcome;
+    Throwable error;
+  }
+
+  private void started(JobEvent.Start start) {
+    for (JobListener l : config.listeners()) {
+      try {
+        l.jobStarted(start);
+      } catch (RuntimeException e) {
+        log.warn("job listener {} failed on a start: {}", l, e.toString());
+      }
+    }
+  }
+
+  private void ended(JobEvent event) {
+    for (JobListener l : config.listeners()) {
+      try {
+        l.jobEnded(event);
+      } catch (RuntimeException e) {
+        log.warn("job listener {} failed on an end: {}", l, e.toString());
+      }
+    }
+  }
+
+  /** The outcome of an attempt whose job is resolved now: what its resolution means. */
+  private static JobOutcome resolvedAs(LockedJob locked, boolean failed, boolean resolvedByOthers) {
+    LockedJob.Outcome o = locked.outcome();
+    if (o == null) {
+      return failed ? JobOutcome.FAILED : JobOutcome.SUCCEEDED;
+    }
+    if (failed && resolvedByOthers && (o == LockedJob.Outcome.DELETED || o == LockedJob.Outcome.EXPIRED)) {
+      return JobOutcome.DEAD; // a failed attempt whose job the handler or an interceptor took out of the retries
+    }
+    return switch (o) {
+      case DELETED, FINISHED -> JobOutcome.SUCCEEDED;
+      case ERRORED, RETRIED -> JobOutcome.FAILED;
+      case EXPIRED -> JobOutcome.EXPIRED;
+    };
   }
 
   /**
@@ -473,21 +528,20 @@ public final class Worker {
    * cancel (shutdown: the row is left as it was; any other reason: a failure), or success (delete,
    * unless the handler resolved the job itself).
    */
-  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start)
+  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start, Attempt attempt)
       throws SQLException {
     Job job = locked.job();
     if (s.isAborted()) {
       throw new QueException("job " + job.id() + ": its connection was closed while it ran");
     }
     if (failure != null) {
-      recordFailure(locked, s, failure, start);
+      recordFailure(locked, s, failure, start, attempt);
       return;
     }
     if (s.resetTransaction()) {
       locked.transactionRolledBack();
-      recordFailure(locked, s,
-          new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back"),
-          start);
+      attempt.error = new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back");
+      recordFailure(locked, s, attempt.error, start, attempt);
       return;
     }
     if (cancelled && !locked.isResolved()) {
@@ -497,15 +551,18 @@ public final class Worker {
         // exactly as it was and the unlock that follows lets another worker run it again.
         log.warn("job cancelled at the shutdown deadline returned without resolving it id={} class={} queue='{}' ms={};"
             + " its row is left unchanged for another worker", job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+        attempt.outcome = JobOutcome.CANCELLED;
         return;
       }
-      recordFailure(locked, s, new java.util.concurrent.CancellationException("job " + job.id() + " (" + job.jobClass()
-          + ") was cancelled (" + ctx.cancelReason().orElse("") + ") and returned without resolving it"), start);
+      attempt.error = new java.util.concurrent.CancellationException("job " + job.id() + " (" + job.jobClass()
+          + ") was cancelled (" + ctx.cancelReason().orElse("") + ") and returned without resolving it");
+      recordFailure(locked, s, attempt.error, start, attempt);
       return;
     }
     if (!locked.isResolved()) {
       locked.delete();
     }
+    attempt.outcome = resolvedAs(locked, false, false);
     worked.incrementAndGet();
     log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
         job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
@@ -521,21 +578,25 @@ public final class Worker {
    * unchanged; a job another session holds by then is left to it. Until it is recorded, every worker
    * of this client that locks the job records the failure instead of running it again.
    */
-  private void outcomeFailed(LockedJob locked, Session s, Throwable failure, Exception e, long start) {
+  private void outcomeFailed(LockedJob locked, Session s, Throwable failure, Exception e, long start, Attempt attempt) {
     Job job = locked.job();
     boolean closedAtDeadline = s.isAborted() && stopping;
     s.abort(); // whatever its state, this session no longer proves the job's lock
     if (closedAtDeadline) {
       log.warn("job interrupted at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left for another worker",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      attempt.outcome = JobOutcome.CANCELLED;
       return;
     }
     if (locked.outcomeCommitted()) {
       log.warn("job {} ({}): its outcome had committed when its session failed ({})", job.id(), job.jobClass(), e.getMessage());
+      attempt.outcome = resolvedAs(locked, failure != null, true);
       return;
     }
     Throwable cause = failure != null ? failure
         : new IllegalStateException("the job's database session failed before its outcome was written: " + e.getMessage(), e);
+    attempt.error = cause;
+    attempt.outcome = JobOutcome.FAILED;
     failed.incrementAndGet();
     logFailure("job failed and its database session ended; recording the failure on a fresh session", job, start, cause);
     client.rememberOrphan(job, cause);
@@ -553,6 +614,7 @@ public final class Worker {
     }
     try {
       again.error(cause);
+      attempt.outcome = resolvedAs(again, true, false);
       client.forgetOrphan(job.id());
     } catch (RuntimeException re) {
       log.warn("job {}: recording its failure on a fresh session failed: {}", job.id(), re.getMessage());
@@ -605,7 +667,8 @@ public final class Worker {
     return next;
   }
 
-  private void recordFailure(LockedJob locked, Session s, Throwable failure, long start) throws SQLException {
+  private void recordFailure(LockedJob locked, Session s, Throwable failure, long start, Attempt attempt)
+      throws SQLException {
     Job job = locked.job();
     failed.incrementAndGet();
     JobContext ctx = locked.context();
@@ -617,14 +680,17 @@ public final class Worker {
       }
       log.warn("job cancelled at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left unchanged for another worker",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      attempt.outcome = JobOutcome.CANCELLED;
       return;
     }
     if (s.resetTransaction()) {
       locked.transactionRolledBack();
     }
+    boolean resolvedByOthers = locked.isResolved();
     if (locked.isDeleted()) {
       log.warn("job failed after it was deleted (by its handler or an interceptor, e.g. moved to dead letters) id={} class={} queue='{}' ms={}",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);
+      attempt.outcome = JobOutcome.DEAD;
       return;
     }
     if (failure instanceof UnknownJobClassException) {
@@ -633,17 +699,20 @@ public final class Worker {
       }
       log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
           job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
+      attempt.outcome = resolvedAs(locked, true, resolvedByOthers);
       return;
     }
     if (causedByJobChange(failure)) {
       // Its transaction was rolled back above; the row, as someone changed it, decides what runs next.
       log.warn("job changed under its lock id={} class={} queue='{}' ms={}: its transaction was rolled back and the job left as it now is",
           job.id(), job.jobClass(), job.queue(), elapsedMs(start));
+      attempt.outcome = JobOutcome.CHANGED;
       return;
     }
     if (!locked.isResolved()) {
       locked.error(failure);
     }
+    attempt.outcome = resolvedAs(locked, true, resolvedByOthers);
     logFailure("job errored", job, start, failure);
   }
 

@@ -19,6 +19,7 @@ public final class WorkerConfig {
   private final Duration wakeInterval;
   private final RetryPolicy retryPolicy;
   private final List<JobInterceptor> interceptors;
+  private final List<JobListener> listeners;
   private final Integer maxRetryCount;
   private final int prefetch;
 
@@ -35,6 +36,7 @@ public final class WorkerConfig {
     this.wakeInterval = b.wakeInterval;
     this.retryPolicy = b.retryPolicy;
     this.interceptors = List.copyOf(b.interceptors);
+    this.listeners = List.copyOf(b.listeners);
   }
 
   public static WorkerConfig ofDefaults() {
@@ -52,6 +54,7 @@ public final class WorkerConfig {
     b.wakeInterval = base.wakeInterval;
     b.retryPolicy = base.retryPolicy;
     b.interceptors.addAll(base.interceptors);
+    b.listeners.addAll(base.listeners);
     b.maxRetryCount = base.maxRetryCount;
     b.prefetch = base.prefetch;
     return b;
@@ -83,6 +86,11 @@ public final class WorkerConfig {
     return prefetch;
   }
 
+  /** The listeners that hear every attempt, in the order added. */
+  public List<JobListener> listeners() {
+    return listeners;
+  }
+
   /** The interceptors around each job, outermost first. */
   public List<JobInterceptor> interceptors() {
     return interceptors;
@@ -94,6 +102,7 @@ public final class WorkerConfig {
     private Duration wakeInterval = DEFAULT_WAKE_INTERVAL;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private final List<JobInterceptor> interceptors = new ArrayList<>();
+    private final List<JobListener> listeners = new ArrayList<>();
     private Integer maxRetryCount;
     private int prefetch = DEFAULT_PREFETCH;
 
@@ -154,6 +163,15 @@ public final class WorkerConfig {
     /** The delay before a failed job's next attempt. Default: {@link RetryPolicy#DEFAULT} (count^4 + 3 s). */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = Args.notNull(retryPolicy, "retryPolicy");
+      return this;
+    }
+
+    /**
+     * Adds a listener that hears every attempt (see {@link JobListener}), synchronously on the
+     * worker's thread. Default: none.
+     */
+    public Builder listener(JobListener listener) {
+      listeners.add(Args.notNull(listener, "listener"));
       return this;
     }
 

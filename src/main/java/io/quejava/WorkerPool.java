@@ -300,6 +300,12 @@ public final class WorkerPool {
       return this;
     }
 
+    /** Adds a listener that hears every attempt of every worker (see {@link JobListener}). Default: none. */
+    public Builder listener(JobListener listener) {
+      config.listener(listener);
+      return this;
+    }
+
     /** Adds an interceptor around every job (see {@link JobInterceptor}); the first added is outermost. */
     public Builder interceptor(JobInterceptor interceptor) {
       config.interceptor(interceptor);

@@ -8,7 +8,6 @@ import io.quejava.RunningJob;
 import io.quejava.PoolExtension;
 import io.quejava.WorkerPool;
 import io.quejava.ext.ExtensionMigrator;
-import io.quejava.ext.timeout.Timeouts;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -441,7 +440,7 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
     }
 
     Long timeoutMicros() {
-      return Timeouts.current(context).map(Heartbeats::micros).orElse(null);
+      return context.get(JobContext.TIMEOUT).map(Heartbeats::micros).orElse(null);
     }
   }
 

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -64,7 +63,6 @@ public final class Timeouts implements JobInterceptor {
   public static final Duration MAX_TIMEOUT = Duration.ofDays(365L * 100);
 
   /** The timeout of each attempt running in this JVM under some Timeouts, for monitors. */
-  private static final Map<JobContext, Duration> RUNNING = new ConcurrentHashMap<>();
 
   private static final ScheduledThreadPoolExecutor TIMER = timer();
 
@@ -191,7 +189,7 @@ public final class Timeouts implements JobInterceptor {
    * (no timeout, or not running). The heartbeat extension stores it beside each heartbeat.
    */
   public static Optional<Duration> current(JobContext context) {
-    return Optional.ofNullable(context == null ? null : RUNNING.get(context));
+    return context == null ? Optional.empty() : context.get(JobContext.TIMEOUT);
   }
 
   /** The per-class timeout for {@code jobClass}, else the default, else empty. Per-job rows are not read. */
@@ -221,7 +219,7 @@ public final class Timeouts implements JobInterceptor {
     }
     JobContext ctx = locked.context();
     Attempt attempt = new Attempt(ctx, "timed out after " + describe(timeout) + " (" + source + ")");
-    RUNNING.put(ctx, timeout);
+    ctx.put(JobContext.TIMEOUT, timeout);
     ScheduledFuture<?> alarm = TIMER.schedule(attempt::expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
     Throwable failure = null;
     boolean expired;
@@ -232,7 +230,6 @@ public final class Timeouts implements JobInterceptor {
     } finally {
       alarm.cancel(false);
       expired = attempt.end();
-      RUNNING.remove(ctx);
     }
     if (expired) {
       Thread.interrupted(); // our interrupt did its work; the worker must write the error undisturbed
