@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Works the jobs of one queue on one pinned connection (the Ruby 0.x and que-go model, where the
+ * Works the jobs of one or more queues on one pinned connection (the Ruby 0.x and que-go model, where the
  * connection that runs a job holds its lock): lock, re-check, run the handler, delete or record the
  * error, and only then unlock on the same session. The connection is opened on first use and kept
  * while the worker lives, so its prepared statements are reused; after a database error it is dropped
@@ -34,7 +34,8 @@ public final class Worker {
   private final Client client;
   private final WorkMap workMap;
   private final WorkerConfig config;
-  private final String queue;
+  private final List<String> queues;
+  private final QueueGate gate;
   private final Semaphore wakeSignal = new Semaphore(0);
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean busy = new AtomicBoolean();
@@ -58,10 +59,15 @@ public final class Worker {
   }
 
   Worker(Client client, WorkMap workMap, WorkerConfig config, String name) {
+    this(client, workMap, config, name, null);
+  }
+
+  Worker(Client client, WorkMap workMap, WorkerConfig config, String name, QueueGate sharedGate) {
     this.client = Args.notNull(client, "client");
     this.workMap = Args.notNull(workMap, "workMap");
     this.config = Args.notNull(config, "config");
-    this.queue = config.queue().orElse(client.defaultQueue());
+    this.queues = config.queues().isEmpty() ? List.of(client.defaultQueue()) : config.queues();
+    this.gate = sharedGate != null ? sharedGate : new QueueGate(queues, config);
     this.name = name;
     if (config.maxRetryCount().isPresent() && !client.hasOutcomeColumns()) {
       throw new IllegalArgumentException("maxRetryCount: que_jobs is at schema " + client.schemaVersion()
@@ -72,9 +78,14 @@ public final class Worker {
         : null;
   }
 
-  /** The queue this worker polls. */
-  public String queue() {
-    return queue;
+  /** The queues this worker polls, in the order it tries them. */
+  public List<String> queues() {
+    return queues;
+  }
+
+  /** For log lines: the queue, or the list of them. */
+  private String queueNames() {
+    return queues.size() == 1 ? "'" + queues.get(0) + "'" : queues.toString();
   }
 
   /** Jobs whose handler succeeded. */
@@ -107,28 +118,38 @@ public final class Worker {
   }
 
   private boolean workOneGuarded() {
-    if (stopping) {
-      return false;
-    }
-    Session s = session();
-    LockedJob locked;
-    try {
-      locked = client.lock(s, queue, config.retryPolicy(), maxRetryCount, false);
-    } catch (RuntimeException e) {
-      dropSession();
-      throw e;
-    }
-    if (locked == null) {
-      return false;
-    }
-    try {
-      return perform(locked, s);
-    } finally {
-      locked.release();
-      if (s.isAborted()) {
-        dropSession();
+    for (String queue : queues) {
+      if (stopping) {
+        return false;
+      }
+      if (!gate.tryEnter(queue)) {
+        continue;
+      }
+      try {
+        Session s = session();
+        LockedJob locked;
+        try {
+          locked = client.lock(s, queue, config.retryPolicy(), maxRetryCount, false);
+        } catch (RuntimeException e) {
+          dropSession();
+          throw e;
+        }
+        if (locked == null) {
+          continue;
+        }
+        try {
+          return perform(locked, s);
+        } finally {
+          locked.release();
+          if (s.isAborted()) {
+            dropSession();
+          }
+        }
+      } finally {
+        gate.leave(queue);
       }
     }
+    return false;
   }
 
   /** A job slower than this ends prefetching until jobs are fast again. */
@@ -142,7 +163,7 @@ public final class Worker {
   private final java.util.Set<String> fastClasses = new java.util.HashSet<>();
 
   /** Unlocks prefetched jobs that will not run in this batch. */
-  private void releaseUnrun(Session s, List<LockedJob> unrun) throws SQLException {
+  private void releaseUnrun(Session s, String queue, List<LockedJob> unrun) throws SQLException {
     long[] ids = new long[unrun.size()];
     for (int i = 0; i < ids.length; i++) {
       unrun.get(i).settleForBatchUnlock();
@@ -165,6 +186,32 @@ public final class Worker {
       throw new IllegalStateException("this worker is already working a job; use one Worker per thread");
     }
     try {
+      // The queues in their order: the first with a ready job (and a free place under its limit) wins.
+      for (String queue : queues) {
+        if (stopping) {
+          return 0;
+        }
+        if (!gate.tryEnter(queue)) {
+          continue;
+        }
+        try {
+          int done = workBatch(queue);
+          if (done > 0) {
+            return done;
+          }
+        } finally {
+          gate.leave(queue);
+        }
+      }
+      return 0;
+    } finally {
+      busy.set(false);
+    }
+  }
+
+  /** One walk of {@code queue} and the jobs it locked; the caller holds the worker's busy flag. */
+  private int workBatch(String queue) {
+    {
       if (stopping) {
         return 0;
       }
@@ -205,7 +252,7 @@ public final class Worker {
           if (i + 1 < end && !fastClasses.contains(locked.job().jobClass())) {
             // This job may be slow: free the jobs locked behind it now, so other workers can take
             // them instead of waiting for it. Their rows were never touched.
-            releaseUnrun(s, batch.subList(i + 1, end));
+            releaseUnrun(s, queue, batch.subList(i + 1, end));
             end = i + 1;
           }
           long start = System.nanoTime();
@@ -258,8 +305,6 @@ public final class Worker {
       }
       batchSize = allFast && done == end ? Math.min(config.prefetch(), batchSize * 2) : 1;
       return done;
-    } finally {
-      busy.set(false);
     }
   }
 
@@ -283,7 +328,7 @@ public final class Worker {
           if (stopping) {
             break;
           }
-          log.warn("worker on queue '{}': {}; retrying after {}", queue, e.getMessage(), config.wakeInterval());
+          log.warn("worker on queue {}: {}; retrying after {}", queueNames(), e.getMessage(), config.wakeInterval());
           didWork = false;
           failed = true;
         }
@@ -388,8 +433,8 @@ public final class Worker {
     Session s = session;
     if (s != null) {
       JobContext c = current;
-      log.warn("worker on queue '{}': the job {} ignored its cancel past the shutdown deadline; closing its connection,"
-          + " which frees its lock while the handler may still run", queue, c == null ? "?" : c.job().id());
+      log.warn("worker on queue {}: the job {} ignored its cancel past the shutdown deadline; closing its connection,"
+          + " which frees its lock while the handler may still run", queueNames(), c == null ? "?" : c.job().id());
       s.abort();
     }
   }

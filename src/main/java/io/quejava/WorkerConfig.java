@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * Long-lived settings of a {@link Worker} or {@link WorkerPool}. Immutable:
- * {@code WorkerConfig.custom().queue("billing").wakeInterval(Duration.ofSeconds(1)).build()}.
+ * {@code WorkerConfig.custom().queue("billing").queue("mailers", 2).wakeInterval(Duration.ofSeconds(1)).build()}.
  */
 public final class WorkerConfig {
   /** Default {@link Builder#wakeInterval}: 5 seconds, as Ruby Que and que-go. */
@@ -15,7 +15,8 @@ public final class WorkerConfig {
 
   private static final WorkerConfig DEFAULTS = custom().build();
 
-  private final String queue;
+  private final List<String> queues;
+  private final java.util.Map<String, Integer> queueLimits;
   private final Duration wakeInterval;
   private final RetryPolicy retryPolicy;
   private final List<JobInterceptor> interceptors;
@@ -32,7 +33,9 @@ public final class WorkerConfig {
   private WorkerConfig(Builder b) {
     this.maxRetryCount = b.maxRetryCount;
     this.prefetch = b.prefetch;
-    this.queue = b.queue;
+    this.queues = List.copyOf(b.queues.keySet());
+    this.queueLimits = java.util.Map.copyOf(b.queues.entrySet().stream().filter(e -> e.getValue() != null)
+        .collect(java.util.stream.Collectors.toMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue)));
     this.wakeInterval = b.wakeInterval;
     this.retryPolicy = b.retryPolicy;
     this.interceptors = List.copyOf(b.interceptors);
@@ -50,7 +53,9 @@ public final class WorkerConfig {
   /** A builder that starts from {@code base}. */
   public static Builder from(WorkerConfig base) {
     Builder b = new Builder();
-    b.queue = base.queue;
+    for (String q : base.queues) {
+      b.queues.put(q, base.queueLimits.get(q));
+    }
     b.wakeInterval = base.wakeInterval;
     b.retryPolicy = base.retryPolicy;
     b.interceptors.addAll(base.interceptors);
@@ -60,9 +65,18 @@ public final class WorkerConfig {
     return b;
   }
 
-  /** The queue to work; empty for the client's default queue. */
-  public java.util.Optional<String> queue() {
-    return java.util.Optional.ofNullable(queue);
+  /**
+   * The queues to work, in the order they are tried (the first has precedence); empty for the
+   * client's default queue alone.
+   */
+  public List<String> queues() {
+    return queues;
+  }
+
+  /** The most workers of a pool that may work {@code queue} at once; empty when unlimited. */
+  public java.util.OptionalInt maxWorkers(String queue) {
+    Integer n = queueLimits.get(queue);
+    return n == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(n);
   }
 
   public Duration wakeInterval() {
@@ -98,7 +112,8 @@ public final class WorkerConfig {
 
   /** Builder for {@link WorkerConfig}; {@link #build()} checks every value. */
   public static final class Builder {
-    private String queue;
+    /** Queue name to its limit (null: none), in the order added. */
+    private final java.util.LinkedHashMap<String, Integer> queues = new java.util.LinkedHashMap<>();
     private Duration wakeInterval = DEFAULT_WAKE_INTERVAL;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private final List<JobInterceptor> interceptors = new ArrayList<>();
@@ -143,11 +158,33 @@ public final class WorkerConfig {
     }
 
     /**
-     * The one queue this worker polls. Default: the client's default queue ({@code ''} on schema 3).
+     * Adds a queue to work; call it once per queue. Each lock walk covers one queue, in its index
+     * order; a worker looking for work tries the queues in the order they were added and takes the
+     * first that has a ready job, so earlier queues have precedence (as with Que's {@code -q} order).
+     * Default: the client's default queue alone ({@code ''} on schema 3, {@code default} on 4–7).
      * Serve a queue only with workers that know every job class enqueued into it.
      */
     public Builder queue(String queue) {
-      this.queue = Args.notNull(queue, "queue");
+      return addQueue(queue, null);
+    }
+
+    /**
+     * Adds a queue that at most {@code maxWorkers} of a pool's workers work at once, so it cannot
+     * take every worker from the queues after it (nor, being first, starve them).
+     */
+    public Builder queue(String queue, int maxWorkers) {
+      if (maxWorkers < 1) {
+        throw new IllegalArgumentException("maxWorkers: must be at least 1, got " + maxWorkers);
+      }
+      return addQueue(queue, maxWorkers);
+    }
+
+    private Builder addQueue(String queue, Integer maxWorkers) {
+      Args.notNull(queue, "queue");
+      if (queues.containsKey(queue)) {
+        throw new IllegalArgumentException("queue: '" + queue + "' is added twice");
+      }
+      queues.put(queue, maxWorkers);
       return this;
     }
 
@@ -188,8 +225,10 @@ public final class WorkerConfig {
       if (wakeInterval.compareTo(Duration.ofMillis(1)) < 0) {
         throw new IllegalArgumentException("wakeInterval: must be at least 1 ms, got " + wakeInterval);
       }
-      if (queue != null && queue.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("queue: contains a NUL character");
+      for (String q : queues.keySet()) {
+        if (q.indexOf('\0') >= 0) {
+          throw new IllegalArgumentException("queue: contains a NUL character");
+        }
       }
       return new WorkerConfig(this);
     }

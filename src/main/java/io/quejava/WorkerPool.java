@@ -36,14 +36,17 @@ public final class WorkerPool {
   private final List<PoolExtension> startedExtensions = new ArrayList<>();
   private boolean started;
   private boolean shutDown;
+  private final List<String> queues;
 
   private WorkerPool(Builder b) {
     this.config = b.config.build();
     this.client = b.client;
     this.name = b.name;
     List<Worker> list = new ArrayList<>(b.workers);
+    this.queues = config.queues().isEmpty() ? List.of(b.client.defaultQueue()) : config.queues();
+    QueueGate gate = new QueueGate(queues, config);
     for (int i = 0; i < b.workers; i++) {
-      list.add(new Worker(b.client, b.workMap, config, b.name + "-" + (i + 1)));
+      list.add(new Worker(b.client, b.workMap, config, b.name + "-" + (i + 1), gate));
     }
     this.workers = List.copyOf(list);
     this.extensions = List.copyOf(b.extensions);
@@ -116,9 +119,14 @@ public final class WorkerPool {
     return client;
   }
 
-  /** The queue the pool works. */
-  public String queue() {
-    return workers.get(0).queue();
+  /** The queues the pool works, in the order its workers try them. */
+  public List<String> queues() {
+    return queues;
+  }
+
+  /** The most workers that may work {@code queue} at once; empty when unlimited. */
+  public java.util.OptionalInt maxWorkers(String queue) {
+    return config.maxWorkers(queue);
   }
 
   /** The pool's name, the prefix of its threads' names. */
@@ -266,9 +274,24 @@ public final class WorkerPool {
       return this;
     }
 
-    /** The queue to work. Default: the client's default queue ({@code ''} on schema 3). */
+    /**
+     * Adds a queue for the pool's workers; call it once per queue. Every worker serves every queue:
+     * looking for work, it tries them in the order added and takes the first with a ready job, so
+     * earlier queues have precedence (Que's {@code -q} order). Each lock walk covers one queue.
+     * Default: the client's default queue alone ({@code ''} on schema 3, {@code default} on 4–7).
+     */
     public Builder queue(String queue) {
       config.queue(queue);
+      return this;
+    }
+
+    /**
+     * Adds a queue that at most {@code maxWorkers} of the pool's workers work at once: the others
+     * stay free for the remaining queues. {@code queue("default").queue("mailers", 2)} with 8 workers
+     * gives mailers at most 2 while default may use all 8.
+     */
+    public Builder queue(String queue, int maxWorkers) {
+      config.queue(queue, maxWorkers);
       return this;
     }
 

@@ -104,7 +104,7 @@ public final class NotifyWakeups implements PoolExtension {
   private final TreeSet<Long> scheduled = new TreeSet<>();
 
   private WorkerPool pool;
-  private String queue;
+  private java.util.Set<String> queues = java.util.Set.of();
   private Thread thread;
   private volatile boolean running;
   private volatile boolean listening;
@@ -197,7 +197,7 @@ public final class NotifyWakeups implements PoolExtension {
       throw new IllegalStateException("this NotifyWakeups was already started; create one per pool");
     }
     this.pool = Args.notNull(pool, "pool");
-    this.queue = pool.queue();
+    this.queues = java.util.Set.copyOf(pool.queues());
     running = true;
     Connection c = null;
     try {
@@ -273,7 +273,7 @@ public final class NotifyWakeups implements PoolExtension {
 
   @Override
   public String toString() {
-    return "NotifyWakeups{channel=" + channel + ", queue='" + queue + "', listening=" + listening + "}";
+    return "NotifyWakeups{channel=" + channel + ", queues=" + queues + ", listening=" + listening + "}";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -449,7 +449,7 @@ public final class NotifyWakeups implements PoolExtension {
       if (m.schema() != null && !m.schema().equals(schema)) {
         continue;
       }
-      if (m.queue() != null && !m.queue().equals(queue)) {
+      if (m.queue() != null && !queues.contains(m.queue())) {
         continue;
       }
       if (m.runAt() == null) {
