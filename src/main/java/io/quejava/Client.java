@@ -42,6 +42,7 @@ public final class Client {
   private final String table;
   private final int maxLockAttempts;
   private final com.fasterxml.jackson.databind.ObjectMapper mapper;
+  private final Locker locker;
   /** Test seam: runs between the lock query and the re-check. */
   volatile Consumer<Job> beforeRecheck;
 
@@ -51,6 +52,7 @@ public final class Client {
     this.table = table;
     this.maxLockAttempts = b.maxLockAttempts;
     this.mapper = b.mapper;
+    this.locker = new Locker(this, dialect, maxLockAttempts, mapper);
   }
 
   /** A client with the default settings; reads the schema version now. */
@@ -163,7 +165,7 @@ public final class Client {
     }
     boolean handedOver = false;
     try {
-      LockedJob job = lock(session, queue, RetryPolicy.DEFAULT,
+      LockedJob job = locker.lock(session, queue, RetryPolicy.DEFAULT,
           hasOutcomeColumns() ? WorkerConfig.DEFAULT_MAX_RETRY_COUNT : null, true);
       handedOver = job != null;
       return Optional.ofNullable(job);
@@ -174,108 +176,9 @@ public final class Client {
     }
   }
 
-  /**
-   * The lock protocol on a pinned session: lock one job with the walk, re-check it in a new
-   * statement, and on a lost race unlock and walk again. Returns null when nothing could be locked.
-   */
-  LockedJob lock(Session session, String queue, RetryPolicy retryPolicy, Integer maxRetryCount, boolean ownsSession) {
-    List<LockedJob> jobs = lockBatch(session, queue, 1, retryPolicy, maxRetryCount, ownsSession);
-    return jobs.isEmpty() ? null : jobs.get(0);
-  }
-
-  /**
-   * Locks up to {@code max} jobs on the session with one walk, re-checks them in one statement
-   * (rule R3), and unlocks at once those that changed in between. Walks again while every job of a
-   * walk lost its race, at most {@link Builder#maxLockAttempts} times. The session must hold no job
-   * lock when this is called. On any failure the session is aborted, so no lock survives on it.
-   */
-  List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
-      Integer maxRetryCount, boolean ownsSession) {
-    try {
-      session.resetTransaction();
-      for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
-        List<JobRow> rows = dialect.lockBatch(session, queue, max);
-        if (rows.isEmpty()) {
-          return List.of();
-        }
-        Consumer<Job> hook = beforeRecheck;
-        if (hook != null) {
-          rows.forEach(r -> hook.accept(new Job(r, mapper)));
-        }
-        boolean[] current;
-        if (rows.size() == 1) {
-          current = new boolean[] {dialect.recheck(session, rows.get(0))};
-        } else {
-          current = dialect.recheckAll(session, rows);
-        }
-        List<LockedJob> locked = new ArrayList<>(rows.size());
-        List<Long> lostIds = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-          JobRow row = rows.get(i);
-          if (current[i]) {
-            locked.add(new LockedJob(dialect, session, new Job(row, mapper), retryPolicy, maxRetryCount, ownsSession));
-          } else {
-            log.debug("job lock race: id={} queue='{}' changed before the re-check (attempt {})", row.id(), queue, attempt);
-            lostIds.add(row.id());
-          }
-        }
-        long[] lost = lostIds.stream().mapToLong(Long::longValue).toArray();
-        if (lost.length > 0) {
-          int held = lost.length == 1 ? (dialect.unlock(session, lost[0]) ? 1 : 0) : dialect.unlockAll(session, lost);
-          if (held != lost.length) {
-            throw new QueException("advisory locks of jobs " + java.util.Arrays.toString(lost) + " were not all held at unlock");
-          }
-        }
-        if (!locked.isEmpty()) {
-          return locked;
-        }
-      }
-      log.debug("lock races persisted for {} attempts on queue '{}'", maxLockAttempts, queue);
-      return List.of();
-    } catch (SQLException | RuntimeException e) {
-      // A lock may be held on this session (session locks survive errors and rollbacks): kill the
-      // connection so the server drops it, rather than let it travel back into a pool.
-      session.abort();
-      if (e instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new QueException("locking a job of queue '" + queue + "' failed: " + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * For a job whose session ended while it ran (the handler killed it, the server ended it): locks
-   * the job again on a fresh session and re-checks that its row is exactly as it was locked, so the
-   * failure can be recorded with its backoff. Returns the job, locked on a session it owns, or null
-   * when another session holds it (another worker runs it now: leave it alone) or the row changed.
-   */
-  LockedJob relock(Job job, RetryPolicy retryPolicy, Integer maxRetryCount) {
-    Session s;
-    try {
-      s = new Session(dataSource.getConnection());
-    } catch (SQLException e) {
-      throw new QueException("cannot get a connection: " + e.getMessage(), e);
-    }
-    boolean handedOver = false;
-    try {
-      s.resetTransaction();
-      if (!s.tryAdvisoryLock(job.id())) {
-        return null;
-      }
-      if (!dialect.recheck(s, job.row())) {
-        dialect.unlock(s, job.id());
-        return null;
-      }
-      handedOver = true;
-      return new LockedJob(dialect, s, job, retryPolicy, maxRetryCount, true);
-    } catch (SQLException e) {
-      s.abort();
-      throw new QueException("locking job " + job.id() + " again failed: " + e.getMessage(), e);
-    } finally {
-      if (!handedOver) {
-        s.close();
-      }
-    }
+  /** The lock protocol of this client's workers and of {@link #lockJob}. */
+  Locker locker() {
+    return locker;
   }
 
   /**
@@ -331,10 +234,7 @@ public final class Client {
     return o.failure();
   }
 
-  /** Unlocks these jobs on the session in one statement; returns how many locks were held. */
-  int unlockAll(Session session, long[] ids) throws SQLException {
-    return ids.length == 1 ? (dialect.unlock(session, ids[0]) ? 1 : 0) : dialect.unlockAll(session, ids);
-  }
+
 
   private List<NewJob> checkBatch(List<NewJob> jobs) {
     Args.notNull(jobs, "jobs");

@@ -2,7 +2,6 @@ package io.quejava;
 
 import io.quejava.internal.Args;
 import io.quejava.internal.Session;
-import io.quejava.internal.Text;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -13,7 +12,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * Works the jobs of one or more queues on one pinned connection (the Ruby 0.x and que-go model, where the
@@ -49,6 +47,7 @@ public final class Worker {
   private volatile JobContext current;
   private final String name;
   private final Integer maxRetryCount;
+  private final JobPipeline pipeline;
 
   public Worker(Client client, WorkMap workMap) {
     this(client, workMap, WorkerConfig.ofDefaults());
@@ -76,6 +75,8 @@ public final class Worker {
     this.maxRetryCount = client.hasOutcomeColumns()
         ? (Integer) config.maxRetryCount().orElse(WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
         : null;
+    this.pipeline = new JobPipeline(this, client, workMap, config, maxRetryCount);
+    this.prefetch = new Prefetch(config.prefetch());
   }
 
   /** The queues this worker polls, in the order it tries them. */
@@ -129,7 +130,7 @@ public final class Worker {
         Session s = session();
         LockedJob locked;
         try {
-          locked = client.lock(s, queue, config.retryPolicy(), maxRetryCount, false);
+          locked = client.locker().lock(s, queue, config.retryPolicy(), maxRetryCount, false);
         } catch (RuntimeException e) {
           dropSession();
           throw e;
@@ -138,7 +139,7 @@ public final class Worker {
           continue;
         }
         try {
-          return perform(locked, s);
+          return pipeline.perform(locked, s);
         } finally {
           locked.release();
           if (s.isAborted()) {
@@ -152,31 +153,11 @@ public final class Worker {
     return false;
   }
 
-  /** A job slower than this ends prefetching until jobs are fast again. */
-  private static final long FAST_JOB_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-  /** Prefetched jobs not started this long after their walk are unlocked unrun. */
-  private static final long MAX_HOLD_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-  /** The batch size the next walk asks for: grows to the configured prefetch while jobs are fast. */
-  private int batchSize = 1;
-  /** Job classes whose last run here was fast: only they may run with other jobs locked behind them. */
-  private final java.util.Set<String> fastClasses = new java.util.HashSet<>();
-
-  /** Unlocks prefetched jobs that will not run in this batch. */
-  private void releaseUnrun(Session s, String queue, List<LockedJob> unrun) throws SQLException {
-    long[] ids = new long[unrun.size()];
-    for (int i = 0; i < ids.length; i++) {
-      unrun.get(i).settleForBatchUnlock();
-      ids[i] = unrun.get(i).job().id();
-    }
-    int held = client.unlockAll(s, ids);
-    if (held != ids.length) {
-      log.warn("worker on queue '{}': {} of {} prefetched job locks were not held at release", queue, ids.length - held, ids.length);
-    }
-  }
+  /** How many jobs the next walk locks, and which may run with others locked behind them. */
+  private final Prefetch prefetch;
 
   /**
-   * Locks up to {@link #batchSize} jobs with one walk and one re-check, runs them one after another on
+   * Locks up to {@link Prefetch#batchSize()} jobs with one walk and one re-check, runs them one after another on
    * this worker's session, and then unlocks them all in one statement. Each job's outcome is written
    * (and committed) before the next starts, so the unlock always follows the commit (rule R2); the
    * rows of jobs left unrun (shutdown, hold time exceeded) were never touched.
@@ -219,9 +200,9 @@ public final class Worker {
       List<LockedJob> batch;
       try {
         walks.incrementAndGet();
-        batch = client.lockBatch(s, queue, batchSize, config.retryPolicy(), maxRetryCount, false);
+        batch = client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false);
       } catch (RuntimeException e) {
-        batchSize = 1;
+        prefetch.reset();
         dropSession();
         throw e;
       }
@@ -246,27 +227,22 @@ public final class Worker {
           // Each job's outcome (delete or error) is written, in autocommit, before the next job
           // starts: nothing waits behind a later job, and the statement that succeeded just before
           // a job starts proves the session, and so the job's lock, is still alive.
-          if (stopping || s.isAborted() || (done > 0 && System.nanoTime() - walked > MAX_HOLD_NANOS)) {
+          if (stopping || s.isAborted() || (done > 0 && prefetch.holdExpired(walked))) {
             break;
           }
-          if (i + 1 < end && !fastClasses.contains(locked.job().jobClass())) {
+          if (i + 1 < end && !prefetch.mayHoldOthersBehind(locked.job().jobClass())) {
             // This job may be slow: free the jobs locked behind it now, so other workers can take
             // them instead of waiting for it. Their rows were never touched.
-            releaseUnrun(s, queue, batch.subList(i + 1, end));
+            client.locker().releaseUnrun(s, queue, batch.subList(i + 1, end));
             end = i + 1;
           }
           long start = System.nanoTime();
-          if (!perform(locked, s)) {
+          if (!pipeline.perform(locked, s)) {
             skippedRunning = true;
             continue;
           }
           done++;
-          if (System.nanoTime() - start > FAST_JOB_NANOS) {
-            allFast = false;
-            fastClasses.remove(locked.job().jobClass());
-          } else if (fastClasses.size() < 10_000) {
-            fastClasses.add(locked.job().jobClass());
-          }
+          allFast &= prefetch.ran(locked.job().jobClass(), System.nanoTime() - start);
         }
       } catch (RuntimeException e) {
         s.abort(); // drops every lock of the batch; the unrun rows are untouched
@@ -275,24 +251,7 @@ public final class Worker {
         s.abort();
         throw new QueException("worker on queue '" + queue + "': releasing prefetched jobs failed: " + e.getMessage(), e);
       } finally {
-        long[] ids = new long[end];
-        for (int i = 0; i < end; i++) {
-          LockedJob locked = batch.get(i);
-          locked.settleForBatchUnlock();
-          ids[i] = locked.job().id();
-        }
-        if (!s.isAborted()) {
-          try {
-            int held = client.unlockAll(s, ids);
-            if (held != ids.length) {
-              log.warn("worker on queue '{}': {} of {} job locks were not held at unlock", queue, ids.length - held, ids.length);
-            }
-          } catch (SQLException e) {
-            log.warn("worker on queue '{}': unlock failed ({}); closing the connection so the server drops the locks",
-                queue, e.getMessage());
-            s.abort();
-          }
-        }
+        client.locker().unlockBatch(s, queue, batch, end);
         if (s.isAborted()) {
           dropSession();
         }
@@ -300,10 +259,10 @@ public final class Worker {
       if (skippedRunning && done == 0) {
         // Only a job still running here was found: walk further next time, after a wait, rather
         // than lock it again and again while its first attempt settles.
-        batchSize = Math.min(Math.max(2, config.prefetch()), batchSize * 2);
+        prefetch.walkPast();
         return 0;
       }
-      batchSize = allFast && done == end ? Math.min(config.prefetch(), batchSize * 2) : 1;
+      prefetch.afterBatch(allFast && done == end);
       return done;
     }
   }
@@ -448,320 +407,6 @@ public final class Worker {
   }
 
   /**
-   * Runs one locked job through the interceptors and its handler and writes its outcome. Returns
-   * false, touching nothing, when an attempt of the same job still runs in this process (its session
-   * died under it, so the lock we hold does not prove it is not running).
-   */
-  private boolean perform(LockedJob locked, Session s) {
-    Job job = locked.job();
-    if (!client.startRunning(job.id())) {
-      log.debug("job {} ({}) is still running here on a session that ended; left alone until that attempt settles",
-          job.id(), job.jobClass());
-      return false;
-    }
-    try {
-      performLocked(locked, s);
-    } finally {
-      client.stopRunning(job.id());
-    }
-    return true;
-  }
-
-  private void performLocked(LockedJob locked, Session s) {
-    Job job = locked.job();
-    long start = System.nanoTime();
-    Thread thread = Thread.currentThread();
-    String workerName = name != null ? name : thread.getName();
-    JobContext ctx = new JobContext(job, workerName, s.backendPid(), thread);
-    if (stopping) {
-      ctx.requestStop();
-    }
-    locked.attach(ctx);
-    current = ctx;
-    MDC.put("que.job_id", Long.toString(job.id()));
-    MDC.put("que.job_class", job.jobClass());
-    MDC.put("que.queue", job.queue());
-    Duration queueWait = Duration.between(job.runAt(), ctx.startedAt());
-    if (queueWait.isNegative()) {
-      queueWait = Duration.ZERO;
-    }
-    Attempt attempt = new Attempt();
-    try {
-      Throwable failure = client.takeOrphan(job);
-      if (failure != null) {
-        // Its previous attempt here ended its own session before the failure could be written (and
-        // the relock lost to this worker): record that failure now instead of running it again.
-        log.warn("job not run: its previous attempt ended its database session; recording that failure id={} class={} queue='{}'",
-            job.id(), job.jobClass(), job.queue());
-      } else {
-        started(new JobEvent.Start(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1,
-            queueWait, workerName));
-        try {
-          chain(locked, ctx).proceed();
-        } catch (Throwable t) {
-          failure = t;
-        }
-      }
-      // From here on a cancel changes nothing: the handler has finished.
-      boolean cancelled = ctx.end();
-      attempt.error = failure;
-      try {
-        writeOutcome(locked, s, failure, cancelled, start, attempt);
-      } catch (SQLException | RuntimeException e) {
-        outcomeFailed(locked, s, failure, e, start, attempt);
-      }
-    } finally {
-      ctx.detach();
-      current = null;
-      if (!s.isAborted()) {
-        Thread.interrupted(); // a handler's leftover interrupt must not break the next wait
-      }
-      MDC.remove("que.job_id");
-      MDC.remove("que.job_class");
-      MDC.remove("que.queue");
-    }
-    if (attempt.outcome != null) {
-      ended(new JobEvent(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1, attempt.outcome,
-          java.util.Optional.ofNullable(attempt.error), Duration.ofNanos(System.nanoTime() - start), queueWait, workerName));
-    }
-  }
-
-  /** How one attempt ended, filled in as its outcome is written. */
-  private static final class Attempt {
-    JobOutcome outcome;
-    Throwable error;
-  }
-
-  private void started(JobEvent.Start start) {
-    for (JobListener l : config.listeners()) {
-      try {
-        l.jobStarted(start);
-      } catch (RuntimeException e) {
-        log.warn("job listener {} failed on a start: {}", l, e.toString());
-      }
-    }
-  }
-
-  private void ended(JobEvent event) {
-    for (JobListener l : config.listeners()) {
-      try {
-        l.jobEnded(event);
-      } catch (RuntimeException e) {
-        log.warn("job listener {} failed on an end: {}", l, e.toString());
-      }
-    }
-  }
-
-  /** The outcome of an attempt whose job is resolved now: what its resolution means. */
-  private static JobOutcome resolvedAs(LockedJob locked, boolean failed, boolean resolvedByOthers) {
-    LockedJob.Outcome o = locked.outcome();
-    if (o == null) {
-      return failed ? JobOutcome.FAILED : JobOutcome.SUCCEEDED;
-    }
-    if (failed && resolvedByOthers && (o == LockedJob.Outcome.DELETED || o == LockedJob.Outcome.EXPIRED)) {
-      return JobOutcome.DEAD; // a failed attempt whose job the handler or an interceptor took out of the retries
-    }
-    return switch (o) {
-      case DELETED, FINISHED -> JobOutcome.SUCCEEDED;
-      case ERRORED, RETRIED -> JobOutcome.FAILED;
-      case EXPIRED -> JobOutcome.EXPIRED;
-    };
-  }
-
-  /**
-   * Writes how the attempt ended: the handler's failure, a rolled-back transaction (a failure), a
-   * cancel (shutdown: the row is left as it was; any other reason: a failure), or success (delete,
-   * unless the handler resolved the job itself).
-   */
-  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start, Attempt attempt)
-      throws SQLException {
-    Job job = locked.job();
-    if (s.isAborted()) {
-      throw new QueException("job " + job.id() + ": its connection was closed while it ran");
-    }
-    if (failure != null) {
-      recordFailure(locked, s, failure, start, attempt);
-      return;
-    }
-    if (s.resetTransaction()) {
-      locked.transactionRolledBack();
-      attempt.error = new IllegalStateException("the handler returned with a transaction open on the job's connection; it was rolled back");
-      recordFailure(locked, s, attempt.error, start, attempt);
-      return;
-    }
-    if (cancelled && !locked.isResolved()) {
-      JobContext ctx = locked.context();
-      if (ctx.cancelReason().filter(SHUTDOWN_REASON::equals).isPresent()) {
-        // A handler that returns after the deadline's cancel did not finish its work: the row stays
-        // exactly as it was and the unlock that follows lets another worker run it again.
-        log.warn("job cancelled at the shutdown deadline returned without resolving it id={} class={} queue='{}' ms={};"
-            + " its row is left unchanged for another worker", job.id(), job.jobClass(), job.queue(), elapsedMs(start));
-        attempt.outcome = JobOutcome.CANCELLED;
-        return;
-      }
-      attempt.error = new java.util.concurrent.CancellationException("job " + job.id() + " (" + job.jobClass()
-          + ") was cancelled (" + ctx.cancelReason().orElse("") + ") and returned without resolving it");
-      recordFailure(locked, s, attempt.error, start, attempt);
-      return;
-    }
-    if (!locked.isResolved()) {
-      locked.delete();
-    }
-    attempt.outcome = resolvedAs(locked, false, false);
-    worked.incrementAndGet();
-    log.debug("job worked id={} class={} queue='{}' priority={} ms={}",
-        job.id(), job.jobClass(), job.queue(), job.priority(), elapsedMs(start));
-  }
-
-  /**
-   * Writing the outcome failed, nearly always because the job's session is gone: its handler ended
-   * it ({@code pg_terminate_backend}, an idle-in-transaction timeout), the server restarted, or the
-   * shutdown deadline closed it. The server has dropped the job's lock with the session, so another
-   * worker may lock it at once. Unless the shutdown deadline closed it (the row is then left for
-   * another worker), the failure (the handler's own exception when it threw) is recorded with its
-   * backoff on a fresh session, after locking the job again and re-checking that its row is
-   * unchanged; a job another session holds by then is left to it. Until it is recorded, every worker
-   * of this client that locks the job records the failure instead of running it again.
-   */
-  private void outcomeFailed(LockedJob locked, Session s, Throwable failure, Exception e, long start, Attempt attempt) {
-    Job job = locked.job();
-    boolean closedAtDeadline = s.isAborted() && stopping;
-    s.abort(); // whatever its state, this session no longer proves the job's lock
-    if (closedAtDeadline) {
-      log.warn("job interrupted at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left for another worker",
-          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
-      attempt.outcome = JobOutcome.CANCELLED;
-      return;
-    }
-    if (locked.outcomeCommitted()) {
-      log.warn("job {} ({}): its outcome had committed when its session failed ({})", job.id(), job.jobClass(), e.getMessage());
-      attempt.outcome = resolvedAs(locked, failure != null, true);
-      return;
-    }
-    Throwable cause = failure != null ? failure
-        : new IllegalStateException("the job's database session failed before its outcome was written: " + e.getMessage(), e);
-    attempt.error = cause;
-    attempt.outcome = JobOutcome.FAILED;
-    failed.incrementAndGet();
-    logFailure("job failed and its database session ended; recording the failure on a fresh session", job, start, cause);
-    client.rememberOrphan(job, cause);
-    LockedJob again;
-    try {
-      again = client.relock(job, config.retryPolicy(), maxRetryCount);
-    } catch (RuntimeException re) {
-      log.warn("job {}: its failure could not be recorded ({}); a worker of this process records it when it locks the job",
-          job.id(), re.getMessage());
-      return;
-    }
-    if (again == null) {
-      log.warn("job {}: another session holds it or its row changed; its failure is left to that session", job.id());
-      return;
-    }
-    try {
-      again.error(cause);
-      attempt.outcome = resolvedAs(again, true, false);
-      client.forgetOrphan(job.id());
-    } catch (RuntimeException re) {
-      log.warn("job {}: recording its failure on a fresh session failed: {}", job.id(), re.getMessage());
-    } finally {
-      again.release();
-      Siblings sib = siblings;
-      if (sib != null) {
-        sib.wakeAnother(this); // one that left the job alone while this attempt settled may look again
-      }
-    }
-  }
-
-  private static boolean causedByJobChange(Throwable t) {
-    for (int depth = 0; t != null && depth < 20; depth++, t = t.getCause()) {
-      if (t instanceof JobChangedException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private void logFailure(String what, Job job, long start, Throwable failure) {
-    try {
-      log.warn("{} id={} class={} queue='{}' error_count={} ms={}",
-          what, job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure);
-    } catch (RuntimeException e) {
-      // The failure's own toString() failed inside the logger.
-      log.warn("{} id={} class={} queue='{}' error_count={} ms={} ({} could not be printed)",
-          what, job.id(), job.jobClass(), job.queue(), job.errorCount() + 1, elapsedMs(start), failure.getClass().getName());
-    }
-  }
-
-  /** The handler (or the unknown-class failure) wrapped in the interceptors, the first outermost. */
-  private JobInterceptor.Chain chain(LockedJob locked, JobContext ctx) {
-    RunningJob running = new RunningJob(locked, ctx);
-    JobHandler handler = workMap.get(locked.job().jobClass()).orElse(null);
-    JobInterceptor.Chain next = () -> {
-      if (handler == null) {
-        String jobClass = locked.job().jobClass();
-        throw new UnknownJobClassException(jobClass, "unknown job type: " + Text.goQuote(jobClass));
-      }
-      handler.run(running);
-    };
-    var interceptors = config.interceptors();
-    for (int i = interceptors.size() - 1; i >= 0; i--) {
-      JobInterceptor interceptor = interceptors.get(i);
-      JobInterceptor.Chain inner = next;
-      next = () -> interceptor.intercept(running, inner);
-    }
-    return next;
-  }
-
-  private void recordFailure(LockedJob locked, Session s, Throwable failure, long start, Attempt attempt)
-      throws SQLException {
-    Job job = locked.job();
-    failed.incrementAndGet();
-    JobContext ctx = locked.context();
-    if (stopping && ctx.cancelReason().filter(SHUTDOWN_REASON::equals).isPresent() && !locked.isResolved()) {
-      // Cancelled by the deadline, not failed: leave the row exactly as it was; the unlock that
-      // follows (after the handler has returned) lets another worker run it again.
-      if (s.resetTransaction()) {
-        locked.transactionRolledBack();
-      }
-      log.warn("job cancelled at the shutdown deadline id={} class={} queue='{}' ms={}; its row is left unchanged for another worker",
-          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
-      attempt.outcome = JobOutcome.CANCELLED;
-      return;
-    }
-    if (s.resetTransaction()) {
-      locked.transactionRolledBack();
-    }
-    boolean resolvedByOthers = locked.isResolved();
-    if (locked.isDeleted()) {
-      log.warn("job failed after it was deleted (by its handler or an interceptor, e.g. moved to dead letters) id={} class={} queue='{}' ms={}",
-          job.id(), job.jobClass(), job.queue(), elapsedMs(start), failure);
-      attempt.outcome = JobOutcome.DEAD;
-      return;
-    }
-    if (failure instanceof UnknownJobClassException) {
-      if (!locked.isResolved()) {
-        locked.error(failure.getMessage());
-      }
-      log.warn("job errored: unknown job type id={} class={} queue='{}' error_count={}",
-          job.id(), job.jobClass(), job.queue(), job.errorCount() + 1);
-      attempt.outcome = resolvedAs(locked, true, resolvedByOthers);
-      return;
-    }
-    if (causedByJobChange(failure)) {
-      // Its transaction was rolled back above; the row, as someone changed it, decides what runs next.
-      log.warn("job changed under its lock id={} class={} queue='{}' ms={}: its transaction was rolled back and the job left as it now is",
-          job.id(), job.jobClass(), job.queue(), elapsedMs(start));
-      attempt.outcome = JobOutcome.CHANGED;
-      return;
-    }
-    if (!locked.isResolved()) {
-      locked.error(failure);
-    }
-    attempt.outcome = resolvedAs(locked, true, resolvedByOthers);
-    logFailure("job errored", job, start, failure);
-  }
-
-  /**
    * Waits for a wake-up. Alone, a worker polls again after the wake interval. In a pool only one
    * idle worker at a time polls on a timer; the others sleep until woken (by the poller finding
    * work, by {@link WorkerPool#wakeOne()}, or by shutdown), so an idle pool costs one query per wake
@@ -794,6 +439,36 @@ public final class Worker {
       if (timed && sib != null) {
         sib.releasePolling(this);
       }
+    }
+  }
+
+  // What the job pipeline reads and reports back.
+
+  String name() {
+    return name;
+  }
+
+  boolean isStopping() {
+    return stopping;
+  }
+
+  /** The attempt running now (null when none), for the shutdown deadline's cancel. */
+  void running(JobContext ctx) {
+    current = ctx;
+  }
+
+  void countWorked() {
+    worked.incrementAndGet();
+  }
+
+  void countFailed() {
+    failed.incrementAndGet();
+  }
+
+  void wakeSibling() {
+    Siblings sib = siblings;
+    if (sib != null) {
+      sib.wakeAnother(this);
     }
   }
 
@@ -863,7 +538,4 @@ public final class Worker {
     }
   }
 
-  private static long elapsedMs(long startNanos) {
-    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-  }
 }

@@ -54,15 +54,15 @@ class BatchLockTest extends PgTest {
     try (LockedJob other = client.lockJob("").orElseThrow();
         Session s = new Session(ds.getConnection())) {
       assertEquals(jobs.get(0).id(), other.job().id());
-      List<LockedJob> batch = client.lockBatch(s, "", 4, RetryPolicy.DEFAULT, null, false);
+      List<LockedJob> batch = client.locker().lockBatch(s, "", 4, RetryPolicy.DEFAULT, null, false);
       List<Long> ids = batch.stream().map(l -> l.job().id()).toList();
       assertEquals(List.of(jobs.get(1).id(), jobs.get(2).id(), jobs.get(3).id(), jobs.get(4).id()), ids,
           "the next four in (priority, run_at, id) order, stepping over the job another session holds");
       assertEquals(new TreeSet<>(ids), locksOf(s.backendPid()), "one lock per returned job, none more");
       long[] all = ids.stream().mapToLong(Long::longValue).toArray();
-      assertEquals(4, client.unlockAll(s, all));
+      assertEquals(4, client.locker().unlockAll(s, all));
       assertEquals(Set.of(), locksOf(s.backendPid()));
-      assertEquals(0, client.unlockAll(s, all), "a second unlock finds nothing held");
+      assertEquals(0, client.locker().unlockAll(s, all), "a second unlock finds nothing held");
     }
   }
 
@@ -71,7 +71,7 @@ class BatchLockTest extends PgTest {
     Job a = client.enqueue("A");
     Job b = client.enqueue("B");
     try (Session s = new Session(ds.getConnection())) {
-      List<LockedJob> batch = client.lockBatch(s, "", 50, RetryPolicy.DEFAULT, null, false);
+      List<LockedJob> batch = client.locker().lockBatch(s, "", 50, RetryPolicy.DEFAULT, null, false);
       assertEquals(List.of(a.id(), b.id()), batch.stream().map(l -> l.job().id()).toList());
       assertEquals(Set.of(a.id(), b.id()), locksOf(s.backendPid()));
     }
@@ -92,7 +92,7 @@ class BatchLockTest extends PgTest {
       }
     };
     try (Session s = new Session(ds.getConnection())) {
-      List<LockedJob> batch = client.lockBatch(s, "", 3, RetryPolicy.DEFAULT, null, false);
+      List<LockedJob> batch = client.locker().lockBatch(s, "", 3, RetryPolicy.DEFAULT, null, false);
       assertEquals(List.of(first.id(), third.id()), batch.stream().map(l -> l.job().id()).toList());
       assertEquals(Set.of(first.id(), third.id()), locksOf(s.backendPid()), "the moved job's lock was released");
     }
@@ -202,12 +202,12 @@ class BatchLockTest extends PgTest {
       ids.add((Long) r[0]);
     }
     try (Session s = new Session(ds.getConnection())) {
-      List<LockedJob> batch = client.lockBatch(s, "", 4, RetryPolicy.DEFAULT, null, false);
+      List<LockedJob> batch = client.locker().lockBatch(s, "", 4, RetryPolicy.DEFAULT, null, false);
       assertEquals(4, batch.size(), "the batch re-check matched every key, BC and -infinity included");
       for (LockedJob l : batch) {
         l.delete();
       }
-      assertEquals(4, client.unlockAll(s, ids.stream().mapToLong(Long::longValue).toArray()));
+      assertEquals(4, client.locker().unlockAll(s, ids.stream().mapToLong(Long::longValue).toArray()));
     }
     assertEquals(0, jobCount());
   }

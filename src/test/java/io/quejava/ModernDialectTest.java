@@ -583,7 +583,7 @@ class ModernDialectTest extends PgTest {
     // run_at is still due (a retry policy of zero), so only error_count tells the two apart.
     threeTries.beforeRecheck = bump(walks, "error_count = error_count + 1");
     try (Session s = new Session(ds.getConnection())) {
-      assertNull(threeTries.lock(s, "default", RetryPolicy.DEFAULT, 15, false), "every attempt lost its race");
+      assertNull(threeTries.locker().lock(s, "default", RetryPolicy.DEFAULT, 15, false), "every attempt lost its race");
       assertEquals(3, walks.get());
       assertEquals(0, locksHeldBy(s.backendPid(), job.id()), "each lost race was unlocked on the session");
     }
@@ -595,7 +595,7 @@ class ModernDialectTest extends PgTest {
       }
     };
     try (Session s = new Session(ds.getConnection())) {
-      LockedJob locked = threeTries.lock(s, "default", RetryPolicy.DEFAULT, 15, false);
+      LockedJob locked = threeTries.locker().lock(s, "default", RetryPolicy.DEFAULT, 15, false);
       assertNotNull(locked);
       assertEquals(2, walks.get(), "the stale row was refused; the second walk read it afresh");
       assertEquals(4, locked.job().errorCount(), "the job handed over is the row as it is now");
@@ -614,7 +614,7 @@ class ModernDialectTest extends PgTest {
     // run it early (§3.3's weak spot); ours must not.
     client.beforeRecheck = bump(walks, "run_at = now() + interval '1 hour'");
     try (Session s = new Session(ds.getConnection())) {
-      assertNull(client.lock(s, "default", RetryPolicy.DEFAULT, 15, false), "not run before its run_at");
+      assertNull(client.locker().lock(s, "default", RetryPolicy.DEFAULT, 15, false), "not run before its run_at");
       assertEquals(1, walks.get(), "the next walk no longer sees it");
       assertEquals(0, locksHeldBy(s.backendPid(), job.id()));
     }
@@ -659,7 +659,7 @@ class ModernDialectTest extends PgTest {
       }
     };
     try (Session s = new Session(ds.getConnection())) {
-      List<LockedJob> batch = client.lockBatch(s, "default", 4, RetryPolicy.DEFAULT, 15, false);
+      List<LockedJob> batch = client.locker().lockBatch(s, "default", 4, RetryPolicy.DEFAULT, 15, false);
       assertEquals(4, hooks.get(), "one walk locked all four");
       assertEquals(List.of(untouched.id()), batch.stream().map(l -> l.job().id()).toList(),
           "only the job unchanged since the walk is handed over");
@@ -669,7 +669,7 @@ class ModernDialectTest extends PgTest {
       batch.get(0).release();
 
       client.beforeRecheck = null;
-      batch = client.lockBatch(s, "default", 4, RetryPolicy.DEFAULT, 15, false);
+      batch = client.locker().lockBatch(s, "default", 4, RetryPolicy.DEFAULT, 15, false);
       assertEquals(List.of(errored.id(), untouched.id()), batch.stream().map(l -> l.job().id()).toList());
       assertEquals(1, batch.get(0).job().errorCount(), "read afresh");
       batch.forEach(LockedJob::release);
