@@ -25,6 +25,21 @@ class ExampleTest {
     assertTrue(out.matches("(?s).*order \\d+ shipped: true; its job deleted: true; jobs worked: 1.*"), out);
   }
 
+  @Test
+  void recordsBindByPositionAsAHashAndAsKwargsAndABindFailureIsRetried() throws Exception {
+    String out = run(TypedJobsExample::run);
+    assertTrue(out.contains("Billing::ChargeCard [1042,\"EUR\"]"), out);
+    assertTrue(out.contains("ShipOrder [{\"order_id\":1042,\"shipping_method\":\"express\"}]"), out);
+    assertTrue(out.contains("Sum [[1,2,3]]"), out);
+    assertTrue(out.contains("  charge order 1043 in USD"), out);
+    assertTrue(out.contains("  ship order 7 by post"), out);
+    assertTrue(out.contains("  sum of [1, 2, 3] = 6"), out);
+    assertTrue(out.matches("(?s).*failed 1 time\\(s\\), runs again in [34] s; last error: io\\.quejava\\.JobArgsException: "
+        + "args of Billing::ChargeCard do not bind to ChargeCard: arg 0 \\(orderId\\).*"), out);
+    assertTrue(out.contains("kwargs {\"send_copy\":true,\"locale\":\"de\"}"), out);
+    assertTrue(out.contains("  receipt for order 1042 in locale de, with a copy"), out);
+  }
+
   /** Runs an example on a fresh schema; fails the test when the example reports failure. */
   private static String run(Examples.Example example) throws Exception {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
