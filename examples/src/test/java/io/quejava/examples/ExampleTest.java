@@ -40,6 +40,23 @@ class ExampleTest {
     assertTrue(out.contains("  receipt for order 1042 in locale de, with a copy"), out);
   }
 
+  @Test
+  void aListenerHearsEveryAttemptWithItsOutcomeRunTimeAndQueueWait() throws Exception {
+    String out = run(JobEventsExample::run);
+    assertTrue(out.matches("(?s).*attempt 1: FAILED, ran \\d+ ms after \\d+ ms in the queue \\(java\\.io\\.IOException: not an image: broken\\.png\\).*"), out);
+    assertTrue(out.contains("attempts started: 4; outcomes: {SUCCEEDED=3, FAILED=1, EXPIRED=0"), out);
+  }
+
+  @Test
+  void aLockedJobIsResolvedInTheCallersTransactionAndUnlockedOnClose() throws Exception {
+    String out = run(LockJobExample::run);
+    assertTrue(out.contains("locked job 1: SendInvoice[invoiceId=501, email=ada@example.com]"), out);
+    assertTrue(out.contains("meanwhile another lockJob got job 2 and recorded an error; resolved: true, deleted: false"), out);
+    assertTrue(out.contains("sent invoice 501 and deleted job 1 in one transaction; resolved: true, deleted: true"), out);
+    assertTrue(out.contains("lockJob now finds: nothing ready"), out);
+    assertTrue(out.contains("last error: mailbox full: full@example.com"), out);
+  }
+
   /** Runs an example on a fresh schema; fails the test when the example reports failure. */
   private static String run(Examples.Example example) throws Exception {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
