@@ -57,6 +57,25 @@ class ExampleTest {
     assertTrue(out.contains("last error: mailbox full: full@example.com"), out);
   }
 
+  @Test
+  void aJobThatFailsItsLastAttemptDiesAndIsReplayedUnderItsId() throws Exception {
+    String out = run(DeadLettersExample::run);
+    assertTrue(out.contains("  job 1 attempt 1: FAILED\n  job 1 attempt 2: DEAD\n"), out);
+    assertTrue(out.contains("dead: job 1 Billing::ChargeCard [1042,\"EUR\"] after 2 attempts (max_attempts): "
+        + "java.net.SocketTimeoutException: payment gateway timed out"), out);
+    assertTrue(out.contains("dead jobs by error type: {java.net.SocketTimeoutException=1}"), out);
+    assertTrue(out.contains("replayed [1]\n  charged order 1042 in EUR\n  job 1 attempt 1: SUCCEEDED"), out);
+    assertTrue(out.contains("dead jobs left: 0"), out);
+  }
+
+  @Test
+  void anIntervalScheduleEnqueuesOneJobPerTick() throws Exception {
+    String out = run(SchedulesExample::run);
+    assertTrue(out.matches("(?s).*  job \\d+ for the tick at \\S+: refresh rates against EUR\n.*"), out);
+    assertTrue(out.contains(", no errors"), out);
+    assertTrue(out.contains("deleted the schedule"), out);
+  }
+
   /** Runs an example on a fresh schema; fails the test when the example reports failure. */
   private static String run(Examples.Example example) throws Exception {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
