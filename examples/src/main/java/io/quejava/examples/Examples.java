@@ -10,7 +10,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import javax.sql.DataSource;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -125,6 +129,21 @@ final class Examples {
         return Optional.of(new JobRow(rs.getInt(1), error, Math.round(rs.getDouble(3))));
       }
     }
+  }
+
+  /**
+   * Reads {@code read} every 50 ms until {@code done} accepts what it returned or {@code timeout}
+   * passes; returns the last value read. For states no latch can signal, such as a row another
+   * thread writes.
+   */
+  static <T> T poll(Callable<T> read, Predicate<T> done, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    T value = read.call();
+    while (!done.test(value) && System.nanoTime() < deadline) {
+      TimeUnit.MILLISECONDS.sleep(50);
+      value = read.call();
+    }
+    return value;
   }
 
   private Examples() {}
