@@ -76,6 +76,27 @@ class ExampleTest {
     assertTrue(out.contains("deleted the schedule"), out);
   }
 
+  @Test
+  void inFlightListsAJobWithItsHeartbeatAndOneHeldOnlyByItsLock() throws Exception {
+    String out = run(HeartbeatsExample::run);
+    assertTrue(out.matches("(?s).*in flight: job 1 Reports::Monthly from HEARTBEAT, lock held by backend \\d+, "
+        + "worker que-worker-1 on .*, progress 40%, last beat .*, hung: false\n.*"), out);
+    assertTrue(out.matches("(?s).*in flight: job 2 Reports::Monthly from ADVISORY_LOCK, lock held by backend \\d+, "
+        + "no heartbeat, hung: false\n.*"), out);
+    assertTrue(out.contains("after the jobs ended, in flight: 0"), out);
+  }
+
+  @Test
+  void aClassTimeoutCancelsTheSlowJobAndRecordsAFailure() throws Exception {
+    String out = run(TimeoutsExample::run);
+    assertTrue(out.contains("  exported weekly: 3 pages"), out);
+    assertTrue(out.matches("(?s).*  job 1 SUCCEEDED after \\d+ ms\n.*"), out);
+    assertTrue(out.matches("(?s).*  job 2 FAILED after \\d+ ms\n.*"), out);
+    assertTrue(out.contains("job 1 deleted: true"), out);
+    assertTrue(out.matches("(?s).*job 2: 1 error\\(s\\), runs again in [34] s; last error: io\\.quejava\\.ext\\.timeout\\."
+        + "JobTimeoutException: job 2 \\(Reports::Export\\) timed out after 1 s \\(the timeout for class Reports::Export\\).*"), out);
+  }
+
   /** Runs an example on a fresh schema; fails the test when the example reports failure. */
   private static String run(Examples.Example example) throws Exception {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
