@@ -6,15 +6,12 @@ import io.quejava.Migrator;
 import io.quejava.NewJob;
 import io.quejava.WorkMap;
 import io.quejava.WorkerPool;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.PrintStream;
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Migrate, enqueue three jobs (one fails once and is retried after Que's backoff), work them with a
@@ -30,20 +27,7 @@ public final class QuickStartExample {
   record WelcomeEmail(String address) {}
 
   public static void main(String[] args) throws Exception {
-    String url = System.getenv("DATABASE_URL");
-    if (url != null && !url.isBlank()) {
-      System.out.println("Using DATABASE_URL");
-      if (!run(dataSource(url), System.out)) {
-        System.exit(1);
-      }
-      return;
-    }
-    System.out.println("No DATABASE_URL: starting an embedded PostgreSQL");
-    try (EmbeddedPostgres pg = EmbeddedPostgres.builder().start()) {
-      if (!run(pg.getPostgresDatabase(), System.out)) {
-        System.exit(1);
-      }
-    }
+    Examples.main(QuickStartExample::run);
   }
 
   /** The whole example on any database; returns true when every job ended as expected. */
@@ -89,28 +73,6 @@ public final class QuickStartExample {
     out.println("done: " + pool.jobsWorked() + " jobs worked, " + pool.jobsFailed() + " failure(s) retried"
         + (finished && clean ? "" : " -- NOT everything finished"));
     return finished && clean && pool.jobsWorked() == 3 && pool.jobsFailed() == 1;
-  }
-
-  /** A data source from a libpq-style URL: {@code postgres://user:password@host:port/dbname}. */
-  static DataSource dataSource(String url) {
-    if (url.startsWith("jdbc:")) {
-      PGSimpleDataSource ds = new PGSimpleDataSource();
-      ds.setUrl(url);
-      return ds;
-    }
-    URI uri = URI.create(url.replaceFirst("^postgresql:", "postgres:"));
-    PGSimpleDataSource ds = new PGSimpleDataSource();
-    ds.setServerNames(new String[] {uri.getHost() == null ? "localhost" : uri.getHost()});
-    ds.setPortNumbers(new int[] {uri.getPort() > 0 ? uri.getPort() : 5432});
-    ds.setDatabaseName(uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1));
-    if (uri.getUserInfo() != null) {
-      String[] userInfo = uri.getUserInfo().split(":", 2);
-      ds.setUser(userInfo[0]);
-      if (userInfo.length > 1) {
-        ds.setPassword(userInfo[1]);
-      }
-    }
-    return ds;
   }
 
   private QuickStartExample() {}
