@@ -341,7 +341,13 @@ final class JobPipeline {
       locked.error(failure);
     }
     attempt.outcome = resolvedAs(locked, true, resolvedByOthers);
-    logFailure("job errored", job, start, failure);
+    if (attempt.outcome == JobOutcome.DEAD) {
+      // The interceptor (dead letters) that took it out of the retries has logged it already.
+      log.debug("job failed and was taken out of the retries id={} class={} queue='{}'", job.id(), job.jobClass(), job.queue());
+      return;
+    }
+    logFailure(attempt.outcome == JobOutcome.EXPIRED ? "job errored for the last time and expired" : "job errored",
+        job, start, failure);
   }
 
 

@@ -51,6 +51,16 @@ public final class RunningJob {
     return locked.job().queue();
   }
 
+  /** The job's priority; lower runs first. */
+  public int priority() {
+    return locked.job().priority();
+  }
+
+  /** When the job became ready (its {@code run_at} as locked). */
+  public Instant runAt() {
+    return locked.job().runAt();
+  }
+
   /** How many times the job failed before this attempt; this attempt is number {@code errorCount() + 1}. */
   public int errorCount() {
     return locked.job().errorCount();

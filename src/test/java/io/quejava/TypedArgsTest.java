@@ -194,6 +194,13 @@ class TypedArgsTest extends PgTest {
   }
 
   @Test
+  void aScheduleTakesARecordAsItsArgsTheWayAJobDoes() {
+    String args = io.quejava.ext.schedule.Schedule.every("rates", "1 minute", "Billing::ChargeCard")
+        .args(new ChargeCard(1042, "EUR")).argsJson();
+    assertEquals(json("[1042, \"EUR\"]"), json(args));
+  }
+
+  @Test
   void snakeCaseFollowsRubyConventions() {
     Map<String, String> cases = Map.of("orderId", "order_id", "httpURL", "http_url", "a1b", "a1b",
         "already_snake", "already_snake", "URLPath", "url_path", "x", "x");

@@ -2,7 +2,6 @@ package io.quejava.examples;
 
 import io.quejava.Client;
 import io.quejava.Migrator;
-import io.quejava.NewJob;
 import io.quejava.WorkMap;
 import io.quejava.WorkerPool;
 import io.quejava.ext.schedule.Schedule;
@@ -40,7 +39,7 @@ public final class SchedulesExample {
 
     Schedules schedules = Schedules.create(dataSource);
     schedules.upsert(Schedule.every(NAME, "every second", "RefreshRates")
-        .argsJson(NewJob.of("RefreshRates", new RefreshRates("EUR")).argsJson())   // the record's args: ["EUR"]
+        .args(new RefreshRates("EUR"))                                  // the record's args: ["EUR"]
         .queue(QUEUE));
     out.println("schedule " + NAME + ", next ticks: " + schedules.nextFireTimes(NAME, 3));
 

@@ -117,8 +117,19 @@ public final class Schedule {
     return every(name, parseEvery(every), jobClass);
   }
 
-  /** The same schedule enqueueing these args, written as a JSON array by Jackson. */
+  /**
+   * The same schedule enqueueing these args, one arg each, written as a JSON array by Jackson (as
+   * {@link NewJob#of(String, Object...)}).
+   */
   public Schedule args(Object... args) {
+    return argsJson(NewJob.of(jobClass, args).argsJson());
+  }
+
+  /**
+   * The same schedule enqueueing this record as its args (as {@link NewJob#of(String, Record)}:
+   * positional unless the record says otherwise), so a typed handler of the record reads them.
+   */
+  public Schedule args(Record args) {
     return argsJson(NewJob.of(jobClass, args).argsJson());
   }
 
