@@ -75,7 +75,7 @@ public final class DeadLettersExample {
     DeadJobFilter ours = DeadJobFilter.all().queue(QUEUE);
     for (DeadJob d : dead.list(ours)) {
       out.println("dead: job " + d.id() + " " + d.jobClass() + " " + d.argsJson() + " after " + d.errorCount()
-          + " attempts (" + d.reason() + "): " + d.lastError().lines().findFirst().orElse(""));
+          + " attempts (" + d.reason() + "): " + d.lastError().orElse("").lines().findFirst().orElse(""));
     }
     out.println("dead jobs by error type: " + dead.countByErrorType(ours));
 

@@ -60,11 +60,11 @@ public final class SchedulesExample {
     boolean clean = pool.shutdown(Duration.ofSeconds(10));
 
     ScheduleStatus status = schedules.get(NAME).orElseThrow();
-    out.println("schedule " + status.name() + ": last tick " + status.lastRunAt() + ", next " + status.nextRunAt()
-        + (status.lastError() == null ? ", no errors" : ", last error: " + status.lastError()));
+    out.println("schedule " + status.name() + ": last tick " + status.lastRunAt().map(Object::toString).orElse("none") + ", next " + status.nextRunAt()
+        + status.lastError().map(e -> ", last error: " + e).orElse(", no errors"));
     schedules.delete(NAME);                                  // leave no schedule behind on your database
     out.println("deleted the schedule; jobs run: " + pool.jobsWorked());
-    return ran && clean && pool.jobsWorked() >= 3 && status.lastError() == null;
+    return ran && clean && pool.jobsWorked() >= 3 && status.lastError().isEmpty();
   }
 
   private SchedulesExample() {}

@@ -98,13 +98,13 @@ public final class DeadJob {
    * The last failure's text: on schema 3 {@code "<exception class>: <message>"}, a newline and the
    * stack trace (or {@code unknown job type: "<class>"}); on 4 to 7 {@code last_error_message}.
    */
-  public String lastError() {
-    return lastError;
+  public java.util.Optional<String> lastError() {
+    return java.util.Optional.ofNullable(lastError);
   }
 
-  /** Schema 4 to 7: {@code last_error_backtrace}; null on schema 3, where the trace is in {@link #lastError()}. */
-  public String lastErrorBacktrace() {
-    return lastErrorBacktrace;
+  /** Schema 4 to 7: {@code last_error_backtrace}; empty on schema 3, where the trace is in {@link #lastError()}. */
+  public java.util.Optional<String> lastErrorBacktrace() {
+    return java.util.Optional.ofNullable(lastErrorBacktrace);
   }
 
   /** When it died: {@code died_at} on schema 3, {@code expired_at} on 4 to 7. */
@@ -117,9 +117,9 @@ public final class DeadJob {
     return reason;
   }
 
-  /** The name of the worker whose attempt was the last (schema 3), or null. */
-  public String workerName() {
-    return workerName;
+  /** The name of the worker whose attempt was the last (schema 3); empty when unknown. */
+  public java.util.Optional<String> workerName() {
+    return java.util.Optional.ofNullable(workerName);
   }
 
   /**

@@ -43,14 +43,14 @@ public final class ScheduleStatus {
     return nextRunAt;
   }
 
-  /** The tick of the last job enqueued (its run_at), or null before the first. */
-  public Instant lastRunAt() {
-    return lastRunAt;
+  /** The tick of the last job enqueued (its run_at); empty before the first. */
+  public java.util.Optional<Instant> lastRunAt() {
+    return java.util.Optional.ofNullable(lastRunAt);
   }
 
-  /** Why the last tick enqueued nothing (the enqueue failed), or null when it succeeded. */
-  public String lastError() {
-    return lastError;
+  /** Why the last tick enqueued nothing (the enqueue failed); empty when it succeeded. */
+  public java.util.Optional<String> lastError() {
+    return java.util.Optional.ofNullable(lastError);
   }
 
   /** When the schedule was first created. */

@@ -34,7 +34,7 @@ class ModernScheduleTest extends ScheduleTestBase {
     clock.advance(Duration.ofMinutes(1));
     assertEquals(1, Scheduler.builder(client).clock(clock).build().tick(), "the good schedule still enqueued");
     ScheduleStatus bad = schedules.get("too-long").orElseThrow();
-    assertTrue(bad.lastError() != null && bad.lastError().contains("jobClass"), String.valueOf(bad.lastError()));
+    assertTrue(bad.lastError().filter(e -> e.contains("jobClass")).isPresent(), String.valueOf(bad.lastError()));
     assertEquals(Instant.parse("2031-08-01T00:02:00Z"), bad.nextRunAt(), "moved on to the next tick");
     assertEquals(1, sql.count("SELECT count(*) FROM que_jobs WHERE queue = 'fails'"));
   }
