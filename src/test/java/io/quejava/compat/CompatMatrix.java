@@ -35,7 +35,8 @@ final class CompatMatrix {
     ORDERING("7", "order: priority, run_at, id"),
     TX_ROLLBACK("8", "Java transactional enqueue rolled back"),
     SCHEMA_FROM_PEER("9a", "schema: peer migrates, Java accepts"),
-    SCHEMA_FROM_JAVA("9b", "schema: Java migrates, peer accepts");
+    SCHEMA_FROM_JAVA("9b", "schema: Java migrates, peer accepts"),
+    TYPED_ARGS("10", "typed args: records both ways");
 
     final String id;
     final String title;
