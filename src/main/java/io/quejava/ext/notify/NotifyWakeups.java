@@ -44,12 +44,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>How.</b> {@link #install} adds the {@code notify} extension: an AFTER INSERT trigger on
  * {@code que_jobs} ({@code que_java_notify}) that sends {@code {"schema", "queue", "run_at", "id"}} on
- * a channel (default {@value #DEFAULT_CHANNEL}). Each started instance keeps one connection of its
+ * a channel (default {@value #DEFAULT_CHANNEL}) for every job due later, and for a job due now only
+ * while some pool of its queue asks to be woken. Each started instance keeps one connection of its
  * own that LISTENs on that channel and one thread that reads it with pgjdbc's
  * {@link PGConnection#getNotifications(int)}. A message for the pool's schema and queue whose run_at
  * has come calls {@link WorkerPool#wakeOne()}; one for later schedules a wake-up at its run_at (by
  * the database's clock, measured on the listening connection). Messages for other queues or schemas
  * are ignored.
+ *
+ * <p><b>Asking to be woken.</b> A NOTIFY makes its transaction commit one at a time with every other
+ * notifying transaction, and a busy pool does not need it (its workers look again after each job).
+ * So a pool asks for messages only while it has an idle worker ({@link WorkerPool#idleWorkers()}):
+ * a second thread, on a second connection, holds the session-level advisory lock
+ * {@code (-1364544078, que_java_notify_key(schema, queue))} in exclusive mode, or waits for it. For
+ * a job due now the trigger tries that lock in shared mode for its transaction, without waiting: the
+ * try fails exactly while a pool holds or waits for the lock, and then the job is announced. When the
+ * try succeeds the inserting transaction keeps the shared lock until it ends, so a pool that starts
+ * asking afterwards gets its lock only once that transaction is over, and then wakes a worker to
+ * look: the job is found without a message. The pool stops asking {@link Builder#stopAskingAfter}
+ * after its last idle worker got busy ({@link #isAsking()}).
  *
  * <p><b>Failures.</b> When the listening connection breaks (or stops answering the periodic health
  * check), the thread reconnects with exponential backoff and jitter, between
@@ -57,10 +70,12 @@ import org.slf4j.LoggerFactory;
  * including the first, it wakes every worker ({@link WorkerPool#wakeAll()}), since notifications
  * sent while nobody listened are lost. Scheduled wake-ups survive reconnects.
  *
- * <p>The listening connection is held for the pool's lifetime: count it when sizing a connection
- * pool, and give it a direct session (not PgBouncer in transaction mode, which cannot LISTEN). On
- * {@link #stop()} it is aborted rather than closed, so a pooling DataSource discards it instead of
- * handing out a connection that still LISTENs.
+ * <p>The listening connection and the asking connection are held for the pool's lifetime: count
+ * both when sizing a connection pool, and give them direct sessions (not PgBouncer in transaction
+ * mode, which cannot LISTEN or keep a session lock). On {@link #stop()} they are aborted rather than
+ * closed, so a pooling DataSource discards them instead of handing out a connection that still
+ * LISTENs or holds the lock. When the asking connection fails it is opened again with the same
+ * backoff; meanwhile the pool does not ask, and finds jobs by polling.
  */
 public final class NotifyWakeups implements PoolExtension {
   private static final Logger log = LoggerFactory.getLogger(NotifyWakeups.class);
