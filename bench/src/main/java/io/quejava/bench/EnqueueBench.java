@@ -59,6 +59,7 @@ final class EnqueueBench {
             Bench.progress("enqueue, " + what + ", notify extension, " + (idle ? "idle" : "busy") + " pool listening");
             try (NotifyEnqueue.Running pool = notify.start(idle)) {
               double[] n = javaSingle(ctx, notify.db, threads, slice, false, NotifyEnqueue.job(idle));
+              pool.measured();
               jobs[3 + k] += n[0];
               seconds[3 + k] += n[1];
             }
@@ -96,6 +97,8 @@ final class EnqueueBench {
     }
     if (notify != null) {
       notify.close();
+      ctx.report.note("Notify extension check: while measured, the busy pools received " + notify.busyMessages
+          + " NOTIFY messages and asked to be woken " + notify.busyAsks + " times (both should be 0).");
     }
     for (int i = 0; i < notifyRows.size(); i++) {
       String what = (i == 0 ? 1 : 8) + (i == 0 ? " thread" : " threads");

@@ -87,7 +87,7 @@ final class NotifyEnqueue implements AutoCloseable {
     WorkerPool pool = WorkerPool.builder(client, work).workers(WORKERS).name("bench-notify")
         .wakeInterval(Duration.ofSeconds(5)).extension(ext).build();
     pool.start();
-    Running r = new Running(pool, release);
+    Running r = new Running(pool, release, ext, idle);
     try {
       if (!idle) {
         for (int i = 0; i < WORKERS; i++) {
@@ -105,10 +105,14 @@ final class NotifyEnqueue implements AutoCloseable {
   }
 
   private static boolean asking(PoolExtension ext) {
+    return (Boolean) get(ext, "isAsking");
+  }
+
+  private static Object get(PoolExtension ext, String method) {
     try {
-      return (Boolean) ext.getClass().getMethod("isAsking").invoke(ext);
+      return ext.getClass().getMethod(method).invoke(ext);
     } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("the notify extension has no isAsking(): " + e, e);
+      throw new IllegalStateException("the notify extension has no " + method + "(): " + e, e);
     }
   }
 
@@ -126,14 +130,35 @@ final class NotifyEnqueue implements AutoCloseable {
     }
   }
 
+  /** Messages the busy pools received while measured: there should be none (they did not ask). */
+  long busyMessages;
+  /** Times a busy pool asked to be woken while measured: there should be none. */
+  long busyAsks;
+
   /** A pool in a state, for one measurement. */
   final class Running implements AutoCloseable {
     private final WorkerPool pool;
     private final CountDownLatch release;
+    private final PoolExtension ext;
+    private final boolean idle;
+    private final long messages;
+    private final long asks;
 
-    Running(WorkerPool pool, CountDownLatch release) {
+    Running(WorkerPool pool, CountDownLatch release, PoolExtension ext, boolean idle) {
       this.pool = pool;
       this.release = release;
+      this.ext = ext;
+      this.idle = idle;
+      this.messages = (Long) get(ext, "notificationsReceived");
+      this.asks = (Long) get(ext, "asks");
+    }
+
+    /** Call right after the measurement, before close. */
+    void measured() {
+      if (!idle) {
+        busyMessages += (Long) get(ext, "notificationsReceived") - messages;
+        busyAsks += (Long) get(ext, "asks") - asks;
+      }
     }
 
     @Override
