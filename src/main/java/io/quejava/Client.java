@@ -293,6 +293,7 @@ public final class Client {
     private Integer assumedVersion;
     private int jobSchemaVersion = DEFAULT_JOB_SCHEMA_VERSION;
     private com.fasterxml.jackson.databind.ObjectMapper mapper = io.quejava.internal.Json.defaultMapper();
+    private boolean stateNotifications;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Args.notNull(dataSource, "dataSource");
@@ -348,12 +349,28 @@ public final class Client {
       return this;
     }
 
+    /**
+     * Schema 7: whether this client's outcome statements (the delete after a job succeeds, and
+     * {@code error}, {@code retryIn}, {@code finish}, {@code expire}) let Que's deprecated
+     * {@code que_state_notify} trigger send its {@code job_change} message on the channel
+     * {@code que_state}. Default: false, they set {@code que.skip_notify} for their own statement's
+     * transaction, because nothing in Que listens there and every NOTIFY makes its transaction commit
+     * one at a time with all other notifying ones. Set true if something of yours listens to
+     * {@code que_state}. Enqueues are not affected: they always fire Que's triggers, which Ruby
+     * lockers rely on. Schemas 4 to 6 have no such switch and always send.
+     */
+    public Builder stateNotifications(boolean send) {
+      this.stateNotifications = send;
+      return this;
+    }
+
     /** Reads the schema version and returns the client; throws {@link QueException} if the table is unusable. */
     public Client build() {
       try (Connection c = dataSource.getConnection()) {
         SchemaInfo info = SchemaInfo.inspect(c, null);
         int version = info.version(assumedVersion);
-        return new Client(this, SchemaInfo.dialectFor(version, info.table(), jobSchemaVersion), info.table());
+        return new Client(this, SchemaInfo.dialectFor(version, info.table(), jobSchemaVersion, stateNotifications),
+            info.table());
       } catch (SQLException e) {
         throw new QueException("cannot read the que_jobs schema: " + e.getMessage(), e);
       }

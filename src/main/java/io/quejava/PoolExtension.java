@@ -12,4 +12,12 @@ public interface PoolExtension {
 
   /** Called once when the pool shuts down, before its workers stop; must not throw. */
   void stop();
+
+  /**
+   * Called on a worker's thread, between {@code start} and {@code stop}, when the pool's number of
+   * idle workers ({@link WorkerPool#idleWorkers()}) goes from 0 to 1 or from 1 to 0. Calls from
+   * different workers may arrive out of order: treat it as a hint and read
+   * {@link WorkerPool#idleWorkers()}. Must return at once (no I/O). Does nothing by default.
+   */
+  default void idleWorkersChanged(int idleWorkers) {}
 }

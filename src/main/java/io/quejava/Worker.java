@@ -419,6 +419,9 @@ public final class Worker {
     }
     boolean timed = sib == null || failed || sib.claimPolling(this);
     idle = true;
+    if (sib != null) {
+      sib.idleChanged(this, true);
+    }
     try {
       if (stopping) {
         return;
@@ -436,6 +439,9 @@ public final class Worker {
       }
     } finally {
       idle = false;
+      if (sib != null) {
+        sib.idleChanged(this, false);
+      }
       if (timed && sib != null) {
         sib.releasePolling(this);
       }
@@ -485,6 +491,9 @@ public final class Worker {
 
     /** True (once) when a wake-up found no idle worker: the caller should look again, not sleep. */
     boolean takePendingWake();
+
+    /** This worker starts ({@code true}) or ends ({@code false}) an idle wait. Must return at once. */
+    default void idleChanged(Worker w, boolean idle) {}
   }
 
   private volatile Siblings siblings;

@@ -67,6 +67,20 @@ public final class WorkerPool {
       }
 
       @Override
+      public void idleChanged(Worker w, boolean idle) {
+        int n = idle ? idleWorkers.incrementAndGet() : idleWorkers.decrementAndGet();
+        if (n == (idle ? 1 : 0)) {
+          for (PoolExtension e : liveExtensions) {
+            try {
+              e.idleWorkersChanged(n);
+            } catch (RuntimeException ex) {
+              log.warn("pool '{}': extension {} failed on an idle change: {}", name, e, ex.toString());
+            }
+          }
+        }
+      }
+
+      @Override
       public void wakeAnother(Worker w) {
         for (Worker other : workers) {
           if (other != w && other.isIdle()) {
@@ -77,6 +91,20 @@ public final class WorkerPool {
       }
     };
     workers.forEach(w -> w.siblings(siblings));
+  }
+
+  /** Workers in an idle wait now. */
+  private final java.util.concurrent.atomic.AtomicInteger idleWorkers = new java.util.concurrent.atomic.AtomicInteger();
+  /** The started extensions, for the workers' threads (copied on every change). */
+  private volatile List<PoolExtension> liveExtensions = List.of();
+
+  /**
+   * Workers waiting now for a wake-up or their next poll: they will not see a new job until woken
+   * (by {@link #wakeOne()}, {@link #wakeAll()}) or until the wake interval passes. Workers running
+   * a job or looking for one are not counted: they look again as soon as they are done.
+   */
+  public int idleWorkers() {
+    return idleWorkers.get();
   }
 
   /** The idle worker that polls on the wake interval; the other idle workers sleep until woken. */
@@ -107,6 +135,7 @@ public final class WorkerPool {
       try {
         e.start(this);
         startedExtensions.add(e);
+        liveExtensions = List.copyOf(startedExtensions);
       } catch (Exception ex) {
         shutdown(Duration.ofSeconds(30));
         throw new QueException("pool '" + name + "': extension " + e + " failed to start: " + ex.getMessage(), ex);
@@ -216,6 +245,7 @@ public final class WorkerPool {
       }
     }
     startedExtensions.clear();
+    liveExtensions = List.of();
     workers.forEach(Worker::beginShutdown);
     if (!started) {
       workers.forEach(Worker::shutdown);

@@ -736,6 +736,171 @@ class ModernDialectTest extends PgTest {
     }
   }
 
+  /**
+   * Schema 7: que-java's own outcome statements (the delete after success, error, retryIn, finish,
+   * expire) send nothing on que_state, while a delete by anyone else (a Ruby worker, psql) still
+   * does. NOTIFYs are delivered in commit order, so once the other delete's message has arrived,
+   * any message of ours would have arrived before it.
+   */
+  @Test
+  void ourOutcomesSendNothingOnQueStateWhileOtherDeletesStillDo() throws Exception {
+    try (Connection listener = ds.getConnection()) {
+      try (Statement st = listener.createStatement()) {
+        st.execute("LISTEN que_state");
+      }
+      Job ok = client.enqueue(NewJob.of("Ok").priority(1));
+      Job fails = client.enqueue(NewJob.of("Fails").priority(2));
+      Job finished = client.enqueue(NewJob.of("Finishes").priority(3));
+      Job expired = client.enqueue(NewJob.of("Expires").priority(4));
+      Job retried = client.enqueue(NewJob.of("Retries").priority(5));
+      long byOthers = insertAsRuby("ByOthers", "[]");
+      Worker worker = new Worker(client, WorkMap.builder()
+          .put("Ok", j -> { })
+          .put("Fails", j -> {
+            throw new IllegalStateException("boom");
+          })
+          .put("Finishes", RunningJob::finish)
+          .put("Expires", RunningJob::expire)
+          .put("Retries", j -> j.retryIn(Duration.ofHours(1)))
+          .build());
+      try {
+        for (int i = 0; i < 5; i++) {
+          assertTrue(worker.workOne(), "job " + i);
+        }
+      } finally {
+        worker.shutdown();
+      }
+      exec("DELETE FROM que_jobs WHERE id = ?", byOthers);
+
+      List<String> changes = stateChanges(listener, byOthers);
+      List<Long> ours = List.of(ok.id(), fails.id(), finished.id(), expired.id(), retried.id());
+      for (Long id : ours) {
+        assertEquals(List.of(id + " nonexistent>ready"), only(changes, id), "que_state for job " + id + ": only its insert");
+      }
+      assertEquals(List.of(byOthers + " nonexistent>ready", byOthers + " ready>nonexistent"), only(changes, byOthers));
+      // ... and each outcome was written.
+      assertEquals(List.of(ok.id()), ours.stream().filter(id -> uncheckedCount("SELECT count(*) FROM que_jobs WHERE id = ?", id) == 0).toList());
+      assertEquals(1L, count("SELECT error_count FROM que_jobs WHERE id = ?", fails.id()));
+      assertEquals(1L, count("SELECT count(*) FROM que_jobs WHERE id = ? AND finished_at IS NOT NULL", finished.id()));
+      assertEquals(1L, count("SELECT count(*) FROM que_jobs WHERE id = ? AND expired_at IS NOT NULL", expired.id()));
+      assertEquals(1L, count("SELECT count(*) FROM que_jobs WHERE id = ? AND run_at > now() + interval '50 minutes'", retried.id()));
+    }
+  }
+
+  /**
+   * A handler that deletes its job inside its own transaction: the delete sends nothing on
+   * que_state, and the setting is back as it was right after it, so an enqueue later in the same
+   * transaction still tells a listening Ruby locker (que_job_notify) and que_state.
+   */
+  @Test
+  void insideTheCallersTransactionTheSkipSettingLastsOneStatement() throws Exception {
+    try (Connection listener = ds.getConnection()) {
+      int pid = backendPid(listener);
+      exec("INSERT INTO que_lockers (pid, worker_count, worker_priorities, ruby_pid, ruby_hostname, queues, listening,"
+          + " job_schema_version) VALUES (?, 1, '{NULL}', 1, 'test', '{default}', true, 2)", pid);
+      try (Statement st = listener.createStatement()) {
+        st.execute("LISTEN que_listener_" + pid);
+        st.execute("LISTEN que_state");
+      }
+      try {
+        Job first = client.enqueue("InTx");
+        Job after;
+        try (LockedJob locked = client.lockJob("default").orElseThrow()) {
+          assertEquals(first.id(), locked.job().id());
+          Connection c = locked.connection();
+          c.setAutoCommit(false);
+          String before = skipNotify(c);
+          locked.delete();
+          assertEquals(orEmpty(before), orEmpty(skipNotify(c)), "que.skip_notify restored after the delete");
+          after = client.enqueue(c, NewJob.of("AfterDelete"));
+          c.commit();
+          c.setAutoCommit(true);
+        }
+        assertEquals(0, count("SELECT count(*) FROM que_jobs WHERE id = ?", first.id()));
+        Notifications seen = awaitJobAvailable(listener, pid, after.id());
+        assertTrue(seen.jobAvailable.contains(after.id()), "the enqueue after the delete told the Ruby locker");
+        assertEquals(List.of(first.id(), after.id()), seen.jobChange,
+            "que_state: the two inserts, not the delete in between");
+
+        // A caller that set que.skip_notify itself keeps it after our statement.
+        exec("DELETE FROM que_jobs WHERE id = ?", after.id());
+        Job second = client.enqueue("InTx");
+        try (LockedJob locked = client.lockJob("default").orElseThrow()) {
+          assertEquals(second.id(), locked.job().id());
+          Connection c = locked.connection();
+          c.setAutoCommit(false);
+          try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL que.skip_notify TO true");
+          }
+          locked.error("failed in a transaction");
+          assertEquals("true", skipNotify(c));
+          c.commit();
+          c.setAutoCommit(true);
+        }
+        assertEquals(1L, count("SELECT error_count FROM que_jobs WHERE id = ?", second.id()));
+      } finally {
+        exec("DELETE FROM que_lockers WHERE pid = ?", pid);
+      }
+    }
+  }
+
+  /** Client.Builder.stateNotifications(true): our outcomes fire que_state_notify as before. */
+  @Test
+  void stateNotificationsCanBeKept() throws Exception {
+    Client loud = Client.builder(ds).stateNotifications(true).build();
+    try (Connection listener = ds.getConnection()) {
+      try (Statement st = listener.createStatement()) {
+        st.execute("LISTEN que_state");
+      }
+      Job job = loud.enqueue("Loud");
+      try (LockedJob locked = loud.lockJob("default").orElseThrow()) {
+        locked.delete();
+      }
+      assertEquals(List.of(job.id() + " nonexistent>ready", job.id() + " ready>nonexistent"),
+          only(stateChanges(listener, job.id()), job.id()));
+    }
+  }
+
+  /**
+   * que_state's job_change messages as "id previous>current", until the delete of {@code marker}
+   * (its change to nonexistent) arrived; 30 s at most.
+   */
+  private static List<String> stateChanges(Connection listener, long marker) throws Exception {
+    PGConnection pg = listener.unwrap(PGConnection.class);
+    List<String> seen = new ArrayList<>();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String end = marker + " ready>nonexistent";
+    while (!seen.contains(end)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new AssertionError("the delete of job " + marker + " sent nothing on que_state within 30 s; got " + seen);
+      }
+      PGNotification[] batch = pg.getNotifications((int) Math.max(1, Duration.ofNanos(left).toMillis()));
+      if (batch == null) {
+        continue;
+      }
+      for (PGNotification n : batch) {
+        if (n.getName().equals("que_state")) {
+          JsonNode p = JSON.readTree(n.getParameter());
+          seen.add(p.get("id").asLong() + " " + p.get("previous_state").asText() + ">" + p.get("current_state").asText());
+        }
+      }
+    }
+    return seen;
+  }
+
+  private static List<String> only(List<String> changes, long id) {
+    return changes.stream().filter(c -> c.startsWith(id + " ")).toList();
+  }
+
+  private long uncheckedCount(String sql, Object... params) {
+    try {
+      return count(sql, params);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Detecting the schema version
 

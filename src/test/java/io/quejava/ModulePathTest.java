@@ -126,9 +126,11 @@ class ModulePathTest {
     Migrator.create(ds).migrate();
     for (String extension : List.of("deadletter", "heartbeat", "notify", "schedule", "timeout")) {
       ExtensionMigrator m = ExtensionMigrator.create(ds, extension);
-      assertEquals(1, m.migrate(), extension);
+      int newest = m.newestVersion();
+      assertTrue(newest >= 1, extension);
+      assertEquals(newest, m.migrate(), extension);
       assertEquals(0, m.migrateTo(0), extension);
-      assertEquals(1, m.migrate(), extension);
+      assertEquals(newest, m.migrate(), extension);
     }
   }
 

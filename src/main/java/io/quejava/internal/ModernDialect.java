@@ -28,6 +28,16 @@ import java.util.List;
  * <p>On schema 5+ a worker only takes jobs of its own job schema version (1: Que 1.3/1.4's argument
  * layout; 2: Que 2.x's args plus kwargs), as Ruby's pollers do, and writes that version on enqueue.
  *
+ * <p>On schema 7 the outcome statements (delete, finish, expire, error and retry) run with
+ * {@code que.skip_notify} set for their own transaction only, so Que's deprecated
+ * {@code que_state_notify} trigger sends nothing on {@code que_state} for them (nothing in Que
+ * listens there, and a transaction that sends a NOTIFY commits one at a time with every other
+ * notifying transaction). In autocommit the setting is made inside the statement, before any row
+ * is touched (the AFTER ROW trigger's WHEN is evaluated as each row changes), and ends with the
+ * statement's implicit transaction. Inside a caller's open transaction the same statement also
+ * restores the previous value once the rows are written, so the caller's later inserts still fire
+ * {@code que_job_notify}. Schemas 4 to 6 have no such switch: there every outcome notifies.
+ *
  * <p>Table names are unqualified and resolve through the connection's search_path (Ruby hard-codes
  * {@code public}).
  */
@@ -49,12 +59,28 @@ public final class ModernDialect implements Dialect {
   private final String lockWalk;
   private final String recheckAll;
   private final String recheck;
+  /** The outcome statements: plain on 4 to 6 (or when asked to notify), quiet on 7. */
+  private final Outcome delete;
+  private final Outcome finish;
+  private final Outcome expire;
+  private final Outcome setError;
 
   /**
    * @param schemaVersion 4 to 7
    * @param jobSchemaVersion 1 or 2 on schema 6/7 (ignored below: schema 5 only knows 1, schema 4 none)
    */
   public ModernDialect(int schemaVersion, int jobSchemaVersion) {
+    this(schemaVersion, jobSchemaVersion, false);
+  }
+
+  /**
+   * @param schemaVersion 4 to 7
+   * @param jobSchemaVersion 1 or 2 on schema 6/7 (ignored below: schema 5 only knows 1, schema 4 none)
+   * @param stateNotifications schema 7: whether outcome statements let Que's que_state_notify
+   *     trigger send its job_change messages (false: they set que.skip_notify). Schemas 4 to 6
+   *     always send them.
+   */
+  public ModernDialect(int schemaVersion, int jobSchemaVersion, boolean stateNotifications) {
     if (schemaVersion < 4 || schemaVersion > 7) {
       throw new IllegalArgumentException("schemaVersion: the modern dialect speaks 4 to 7, not " + schemaVersion);
     }
@@ -105,6 +131,65 @@ public final class ModernDialect implements Dialect {
     this.recheck = "SELECT 1 FROM que_jobs\n"
         + "WHERE id = ? AND finished_at IS NULL AND expired_at IS NULL AND run_at <= now() AND error_count = ?"
         + (hasJsv ? " AND job_schema_version = ?" : "");
+    boolean quiet = schemaVersion >= 7 && !stateNotifications;
+    this.delete = new Outcome(DELETE, quiet);
+    this.finish = new Outcome(FINISH, quiet);
+    this.expire = new Outcome(EXPIRE, quiet);
+    this.setError = new Outcome(SET_ERROR, quiet);
+  }
+
+  /**
+   * One outcome statement ({@code UPDATE}/{@code DELETE ... WHERE id = ?}, last parameter the id)
+   * in the three shapes it runs in.
+   *
+   * <p>{@code autocommit}: the statement plus a condition on an uncorrelated sub-select that calls
+   * {@code set_config('que.skip_notify', 'true', true)}. The planner makes it an InitPlan behind a
+   * one-time filter, evaluated once before the scan returns its first row, so the setting is in
+   * place when each row's AFTER trigger event is (or is not) queued; it lasts until the end of the
+   * statement's implicit transaction.
+   *
+   * <p>{@code inTransaction}: the same inside a WITH that first reads the current value, and after
+   * the rows are written (the final SELECT needs the row count, which needs the DELETE or UPDATE to
+   * have run to completion) sets it back, so the setting never outlives the statement within the
+   * caller's transaction. Returns one row: the row count.
+   */
+  private record Outcome(String plain, String autocommit, String inTransaction) {
+    Outcome(String sql, boolean quiet) {
+      this(sql,
+          quiet ? sql + " AND (SELECT set_config('que.skip_notify', 'true', true)) = 'true'" : null,
+          quiet ? "WITH quiet AS MATERIALIZED (\n"
+              + "  SELECT current_setting('que.skip_notify', true) AS before, set_config('que.skip_notify', 'true', true)\n"
+              + "), outcome AS (\n"
+              + sql + " AND EXISTS (SELECT FROM quiet)\n"
+              + "  RETURNING 1\n"
+              + "), written AS MATERIALIZED (SELECT count(*) AS n FROM outcome)\n"
+              + "SELECT written.n, set_config('que.skip_notify', coalesce(quiet.before, ''), true) FROM written, quiet"
+              : null);
+    }
+
+    /** Runs it on the session, the parameters bound by {@code bind}; returns the row count. */
+    int run(Session s, Binder bind) throws SQLException {
+      if (autocommit == null) {
+        PreparedStatement ps = s.prepare(plain);
+        bind.bind(ps);
+        return ps.executeUpdate();
+      }
+      if (!s.inTransaction()) {
+        PreparedStatement ps = s.prepare(autocommit);
+        bind.bind(ps);
+        return ps.executeUpdate();
+      }
+      PreparedStatement ps = s.prepare(inTransaction);
+      bind.bind(ps);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  private interface Binder {
+    void bind(PreparedStatement ps) throws SQLException;
   }
 
   private static final String DELETE = "DELETE FROM que_jobs WHERE id = ?";
@@ -322,33 +407,27 @@ public final class ModernDialect implements Dialect {
 
   @Override
   public int delete(Session s, JobRow job) throws SQLException {
-    return byId(s, DELETE, job);
+    return delete.run(s, ps -> ps.setLong(1, job.id()));
   }
 
   @Override
   public int finish(Session s, JobRow job) throws SQLException {
-    return byId(s, FINISH, job);
+    return finish.run(s, ps -> ps.setLong(1, job.id()));
   }
 
   @Override
   public int expire(Session s, JobRow job) throws SQLException {
-    return byId(s, EXPIRE, job);
-  }
-
-  private static int byId(Session s, String sql, JobRow job) throws SQLException {
-    PreparedStatement ps = s.prepare(sql);
-    ps.setLong(1, job.id());
-    return ps.executeUpdate();
+    return expire.run(s, ps -> ps.setLong(1, job.id()));
   }
 
   @Override
   public int setError(Session s, JobRow job, Duration delay, ErrorText error) throws SQLException {
-    PreparedStatement ps = s.prepare(SET_ERROR);
-    ps.setDouble(1, delay.getSeconds() + delay.getNano() / 1e9);
-    ps.setString(2, error.message());
-    ps.setString(3, error.backtrace());
-    ps.setLong(4, job.id());
-    return ps.executeUpdate();
+    return setError.run(s, ps -> {
+      ps.setDouble(1, delay.getSeconds() + delay.getNano() / 1e9);
+      ps.setString(2, error.message());
+      ps.setString(3, error.backtrace());
+      ps.setLong(4, job.id());
+    });
   }
 
   /**

@@ -143,11 +143,20 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
 
   /** The dialect for a version this release speaks, or a clear refusal. */
   public static Dialect dialectFor(int version, String table, int jobSchemaVersion) {
+    return dialectFor(version, table, jobSchemaVersion, false);
+  }
+
+  /**
+   * The dialect for a version this release speaks, or a clear refusal; {@code stateNotifications}
+   * says whether outcome statements on schema 7 let Que's que_state_notify trigger send (see
+   * {@link ModernDialect}).
+   */
+  public static Dialect dialectFor(int version, String table, int jobSchemaVersion, boolean stateNotifications) {
     if (version == 3) {
       return new ClassicDialect();
     }
     if (version >= 4 && version <= 7) {
-      return new ModernDialect(version, jobSchemaVersion);
+      return new ModernDialect(version, jobSchemaVersion, stateNotifications);
     }
     throw new QueException(
         table + " is at schema version " + version + " (Que before 0.6); que-java speaks 3 to 7. "

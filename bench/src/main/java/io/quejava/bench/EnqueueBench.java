@@ -4,6 +4,7 @@ import io.quejava.Client;
 import io.quejava.NewJob;
 import io.quejava.bench.Bench.Ctx;
 import io.quejava.bench.Report.Cell;
+import io.quejava.testing.TestDatabase.Endpoint;
 import java.io.StringReader;
 import java.sql.Connection;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.postgresql.PGConnection;
 
 /**
@@ -35,17 +37,34 @@ final class EnqueueBench {
     int rounds = rounds(ctx);
     double slice = ctx.options.enqueueSeconds() / rounds;
     ctx.report.section("1. Enqueue (" + (rounds > 1 ? rounds + " interleaved slices of " + Math.round(slice) + " s each" : Math.round(slice) + " s each") + ")");
+    String noNotify = NotifyEnqueue.unavailable();
+    NotifyEnqueue notify = noNotify == null ? new NotifyEnqueue(ctx) : null;
+    List<Cell[]> notifyRows = new ArrayList<>();
     for (int threads : List.of(1, 8)) {
       String what = threads + (threads == 1 ? " thread" : " threads");
-      // jobs and seconds summed over the slices, for que-java, que-go and pgbench
-      double[] jobs = new double[3];
-      double[] seconds = new double[3];
+      // jobs and seconds summed over the slices, for que-java, que-go, pgbench, and que-java with
+      // the notify extension installed and its pool busy, then idle
+      double[] jobs = new double[5];
+      double[] seconds = new double[5];
       for (int round = 0; round < rounds; round++) {
         boolean profile = threads == 1 && round == rounds - 1; // the last slice: the JIT has settled
         Bench.progress("enqueue, " + what + ", slice " + (round + 1) + " of " + rounds);
-        double[] j = javaSingle(ctx, threads, slice, profile);
+        prepare(env);
+        double[] j = javaSingle(ctx, env.bench, threads, slice, profile, () -> NewJob.of(JavaDrain.NOOP));
         jobs[0] += j[0];
         seconds[0] += j[1];
+        if (notify != null) {
+          for (int k = 0; k < 2; k++) {
+            boolean idle = k == 1;
+            Bench.progress("enqueue, " + what + ", notify extension, " + (idle ? "idle" : "busy") + " pool listening");
+            try (NotifyEnqueue.Running pool = notify.start(idle)) {
+              double[] n = javaSingle(ctx, notify.db, threads, slice, false, NotifyEnqueue.job(idle));
+              pool.measured();
+              jobs[3 + k] += n[0];
+              seconds[3 + k] += n[1];
+            }
+          }
+        }
         if (ctx.hasGo()) {
           prepare(env);
           var before = ctx.profile.begin();
@@ -68,9 +87,26 @@ final class EnqueueBench {
           seconds[2] += r.seconds();
         }
       }
-      ctx.report.row("enqueue, 1 job per call, " + what, "jobs/s", Cell.of(jobs[0] / seconds[0]),
+      Cell plain = Cell.of(jobs[0] / seconds[0]);
+      ctx.report.row("enqueue, 1 job per call, " + what, "jobs/s", plain,
           ctx.hasGo() ? Cell.of(jobs[1] / seconds[1]) : ctx.goMissing(),
           ctx.pgbench != null ? Cell.of(jobs[2] / seconds[2]) : Cell.na("n/a (no pgbench)"));
+      notifyRows.add(notify == null
+          ? new Cell[] {Cell.na(noNotify), Cell.na(noNotify), plain}
+          : new Cell[] {Cell.of(jobs[3] / seconds[3]), Cell.of(jobs[4] / seconds[4]), plain});
+    }
+    if (notify != null) {
+      notify.close();
+      ctx.report.note("Notify extension check: while measured, the busy pools received " + notify.busyMessages
+          + " NOTIFY messages and asked to be woken " + notify.busyAsks + " times (both should be 0).");
+    }
+    for (int i = 0; i < notifyRows.size(); i++) {
+      String what = (i == 0 ? 1 : 8) + (i == 0 ? " thread" : " threads");
+      Cell[] r = notifyRows.get(i);
+      ctx.report.row("enqueue with the notify extension, busy pool listening (no NOTIFY), " + what
+          + "; floor = plain que-java enqueue", "jobs/s", r[0], Cell.NONE, r[2]);
+      ctx.report.row("enqueue with the notify extension, idle pool listening (a NOTIFY per insert), " + what
+          + "; floor = plain que-java enqueue", "jobs/s", r[1], Cell.NONE, r[2]);
     }
 
     Bench.progress("enqueue: que-java enqueueAll of " + BATCH);
@@ -86,12 +122,14 @@ final class EnqueueBench {
     env.checkpoint();
   }
 
-  /** que-java's Client.enqueue from {@code threads} threads, one pooled connection each: {jobs, seconds}. */
-  private static double[] javaSingle(Ctx ctx, int threads, double seconds, boolean profile) throws Exception {
-    Env env = ctx.env;
-    try (FixedPool pool = new FixedPool(Env.dataSource(env.bench, "que-bench-java"), threads)) {
+  /**
+   * que-java's Client.enqueue of {@code job} into {@code db} from {@code threads} threads, one pooled
+   * connection each: {jobs, seconds}. The caller empties que_jobs first.
+   */
+  private static double[] javaSingle(Ctx ctx, Endpoint db, int threads, double seconds, boolean profile,
+      Supplier<NewJob> job) throws Exception {
+    try (FixedPool pool = new FixedPool(Env.dataSource(db, "que-bench-java"), threads)) {
       Client client = Client.create(pool);
-      prepare(env);
       var before = ctx.profile.begin();
       AtomicLong count = new AtomicLong();
       AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -105,7 +143,7 @@ final class EnqueueBench {
             go.await();
             long n = 0;
             while (System.nanoTime() < deadline[0]) {
-              client.enqueue(NewJob.of(JavaDrain.NOOP));
+              client.enqueue(job.get());
               n++;
             }
             count.addAndGet(n);

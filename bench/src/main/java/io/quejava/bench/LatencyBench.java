@@ -117,7 +117,7 @@ final class LatencyBench {
       pool.extension((PoolExtension) call("create", dataSource));
     }
 
-    private static Object call(String method, DataSource ds) throws Exception {
+    static Object call(String method, DataSource ds) throws Exception {
       try {
         return Class.forName(NOTIFY_EXTENSION).getMethod(method, DataSource.class).invoke(null, ds);
       } catch (InvocationTargetException e) {

@@ -33,20 +33,31 @@ final class StatementProfile {
     this.postmaster = Cpu.postmaster(env);
   }
 
+  /** A database other than the bench's own (a control connection to it, and its name). */
+  record Db(java.sql.Connection control, String name) {}
+
   /** Forgets the statements counted so far and returns the WAL counters now. */
   Snapshot begin() throws SQLException {
+    return begin(null);
+  }
+
+  /** As {@link #begin()}, for a run in {@code db} (null: the bench database). */
+  Snapshot begin(Db db) throws SQLException {
     if (env.pgss) {
       env.exec("SELECT pg_stat_statements_reset()");
     }
-    return snapshot();
+    return snapshot(db);
   }
 
   /** Counters now; call after the run's sessions have ended (their statistics are flushed at exit). */
-  Snapshot snapshot() throws SQLException {
-    env.exec("SELECT pg_stat_clear_snapshot()");
+  Snapshot snapshot(Db db) throws SQLException {
+    java.sql.Connection control = db == null ? env.control : db.control();
+    try (Statement st = control.createStatement()) {
+      st.execute("SELECT pg_stat_clear_snapshot()");
+    }
     Map<String, Kind> kinds = new LinkedHashMap<>();
     if (env.pgss) {
-      try (Statement st = env.control.createStatement(); ResultSet rs = st.executeQuery(
+      try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery(
           "SELECT query, calls, total_exec_time FROM pg_stat_statements"
               + " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
               + " AND query NOT ILIKE '%pg_stat%'")) {
@@ -59,7 +70,7 @@ final class StatementProfile {
     }
     long sync = 0;
     long bytes = 0;
-    try (Statement st = env.control.createStatement();
+    try (Statement st = control.createStatement();
         ResultSet rs = st.executeQuery("SELECT wal_sync, wal_bytes FROM pg_stat_wal")) {
       if (rs.next()) {
         sync = rs.getLong(1);
@@ -68,7 +79,11 @@ final class StatementProfile {
     } catch (SQLException e) {
       // before PostgreSQL 14
     }
-    long rows = env.queryLong("SELECT count(*) FROM que_jobs");
+    long rows;
+    try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM que_jobs")) {
+      rs.next();
+      rows = rs.getLong(1);
+    }
     return new Snapshot(kinds, sync, bytes, rows, postmaster > 0 ? Cpu.treeMs(postmaster) : Double.NaN, Cpu.jvmMs());
   }
 
@@ -114,8 +129,13 @@ final class StatementProfile {
 
   /** As {@link #end(String, Snapshot)}, for a run whose client was a child process that used {@code clientCpuMs}. */
   void end(String label, Snapshot before, double childCpuMs) throws SQLException {
-    env.awaitQuiet(env.bench.database(), java.time.Duration.ofSeconds(10));
-    Snapshot after = snapshot();
+    end(label, before, childCpuMs, null);
+  }
+
+  /** As {@link #end(String, Snapshot, double)}, for a run in {@code db} (null: the bench database). */
+  void end(String label, Snapshot before, double childCpuMs, Db db) throws SQLException {
+    env.awaitQuiet(db == null ? env.bench.database() : db.name(), java.time.Duration.ofSeconds(10));
+    Snapshot after = snapshot(db);
     long jobs = Math.abs(after.rows() - before.rows());
     if (jobs <= 0) {
       return;

@@ -1,11 +1,16 @@
 package io.quejava.bench;
 
+import io.quejava.Client;
+import io.quejava.Migrator;
 import io.quejava.WorkerPool;
 import io.quejava.bench.Bench.Ctx;
 import io.quejava.bench.Report.Cell;
+import io.quejava.testing.TestDatabase.Endpoint;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.sql.DataSource;
 
 /**
  * Scenario 2: drain a queue of no-op jobs with 1, 4, 8 and 16 workers: que-java's WorkerPool,
@@ -24,20 +29,99 @@ final class WorkBench {
 
   private WorkBench() {}
 
+  /** Worker counts at which que-java also drains a schema-7 table (Que 2.x's), beside schema 3. */
+  static final List<Integer> SCHEMA_7_WORKERS = List.of(1, 8);
+
   static void run(Ctx ctx) throws Exception {
     int jobs = ctx.options.workJobs();
     ctx.report.section(String.format("2. Work: drain %,d queued no-op jobs (each run stops when empty or at %d s)",
         jobs, ctx.options.cap().toSeconds()));
-    for (int workers : ctx.options.workCounts()) {
-      String what = workers + (workers == 1 ? " worker" : " workers");
-      Runnable refill = () -> refill(ctx.env, jobs);
-      Cell java = java(ctx, refill, workers, jobs, null, "work, " + what + ": que-java");
-      Cell go = go(ctx, refill, workers, jobs, null, "work, " + what + ": que-go");
-      Cell floor = floor(ctx, refill, workers, 0, "true", "work, " + what + ": pgbench");
-      Cell batchFloor = floor(ctx, refill, workers, 0, "true", "work, " + what + ": pgbench, que-java's batch SQL",
-          Pgbench.BATCH_SCRIPT);
-      ctx.report.row(what, "jobs/s", java, go, floor);
-      ctx.report.row(what + ", floor = que-java's batch SQL in pgbench", "jobs/s", java, Cell.NONE, batchFloor);
+    Schema7 s7 = null;
+    try {
+      for (int workers : ctx.options.workCounts()) {
+        String what = workers + (workers == 1 ? " worker" : " workers");
+        Runnable refill = () -> refill(ctx.env, jobs);
+        Cell java = java(ctx, refill, workers, jobs, null, "work, " + what + ": que-java");
+        Cell go = go(ctx, refill, workers, jobs, null, "work, " + what + ": que-go");
+        Cell floor = floor(ctx, refill, workers, 0, "true", "work, " + what + ": pgbench");
+        Cell batchFloor = floor(ctx, refill, workers, 0, "true", "work, " + what + ": pgbench, que-java's batch SQL",
+            Pgbench.BATCH_SCRIPT);
+        ctx.report.row(what, "jobs/s", java, go, floor);
+        ctx.report.row(what + ", floor = que-java's batch SQL in pgbench", "jobs/s", java, Cell.NONE, batchFloor);
+        if (SCHEMA_7_WORKERS.contains(workers)) {
+          if (s7 == null) {
+            s7 = new Schema7(ctx);
+          }
+          Cell modern = s7.drain(ctx, s7.client, workers, jobs, "work, " + what + ": que-java, schema 7");
+          ctx.report.row(what + ", schema 7 (Que 2.x's table); floor = que-java on schema 3 (row above)", "jobs/s",
+              modern, Cell.NONE, java);
+          if (workers == 8) {
+            Cell loud = s7.drain(ctx, s7.notifying, workers, jobs,
+                "work, " + what + ": que-java, schema 7, stateNotifications(true)");
+            ctx.report.row(what + ", schema 7, stateNotifications(true): que_state_notify fires per job;"
+                + " floor = schema 3", "jobs/s", loud, Cell.NONE, java);
+          }
+        }
+      }
+    } finally {
+      if (s7 != null) {
+        s7.close();
+      }
+    }
+  }
+
+  /**
+   * A database of its own whose que_jobs is at schema 7 (Que 2.x's table, with its que_job_notify and
+   * que_state_notify triggers), created by {@code Migrator.migrateTo(7)}, and two clients on it:
+   * the default one, and one with {@code stateNotifications(true)}, whose completions fire
+   * que_state_notify as before.
+   */
+  static final class Schema7 implements AutoCloseable {
+    final StatementProfile.Db db;
+    final Client client;
+    final Client notifying;
+
+    Schema7(Ctx ctx) throws Exception {
+      Endpoint e = ctx.env.createDatabase("que_bench_s7");
+      DataSource ds = Env.dataSource(e, "que-bench-java");
+      Migrator.create(Env.dataSource(e, "que-bench-control")).migrateTo(7);
+      this.db = new StatementProfile.Db(Env.dataSource(e, "que-bench-control").getConnection(), e.database());
+      if (ctx.env.pgss) {
+        try (Statement st = db.control().createStatement()) {
+          st.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        }
+      }
+      this.client = Client.create(ds);
+      this.notifying = Client.builder(ds).stateNotifications(true).build();
+    }
+
+    /** Refills the table with {@code jobs} no-op jobs (Que 2.x's job_schema_version), vacuumed and checkpointed. */
+    void refill(int jobs) {
+      try (Statement st = db.control().createStatement()) {
+        st.execute("TRUNCATE que_jobs");
+        st.execute("INSERT INTO que_jobs (job_class, job_schema_version) SELECT '" + JavaDrain.NOOP
+            + "', 2 FROM generate_series(1, " + jobs + ")");
+        st.execute("VACUUM (ANALYZE) que_jobs");
+        st.execute("CHECKPOINT");
+      } catch (java.sql.SQLException ex) {
+        throw new IllegalStateException("refilling the schema-7 que_jobs failed: " + ex.getMessage(), ex);
+      }
+    }
+
+    Cell drain(Ctx ctx, Client c, int workers, int jobs, String label) throws Exception {
+      Bench.progress(label);
+      refill(jobs);
+      var before = ctx.profile.begin(db);
+      JavaDrain drain = new JavaDrain(jobs, null);
+      WorkerPool pool = drain.start(c, workers, DRAIN_WAKE);
+      JavaDrain.Drained d = drain.await(pool, ctx.options.cap(), false);
+      ctx.profile.end(label, before, Double.NaN, db);
+      return Cell.of(d.rate());
+    }
+
+    @Override
+    public void close() throws java.sql.SQLException {
+      db.control().close();
     }
   }
 

@@ -44,12 +44,25 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>How.</b> {@link #install} adds the {@code notify} extension: an AFTER INSERT trigger on
  * {@code que_jobs} ({@code que_java_notify}) that sends {@code {"schema", "queue", "run_at", "id"}} on
- * a channel (default {@value #DEFAULT_CHANNEL}). Each started instance keeps one connection of its
+ * a channel (default {@value #DEFAULT_CHANNEL}) for every job due later, and for a job due now only
+ * while some pool of its queue asks to be woken. Each started instance keeps one connection of its
  * own that LISTENs on that channel and one thread that reads it with pgjdbc's
  * {@link PGConnection#getNotifications(int)}. A message for the pool's schema and queue whose run_at
  * has come calls {@link WorkerPool#wakeOne()}; one for later schedules a wake-up at its run_at (by
  * the database's clock, measured on the listening connection). Messages for other queues or schemas
  * are ignored.
+ *
+ * <p><b>Asking to be woken.</b> A NOTIFY makes its transaction commit one at a time with every other
+ * notifying transaction, and a busy pool does not need it (its workers look again after each job).
+ * So a pool asks for messages only while it has an idle worker ({@link WorkerPool#idleWorkers()}):
+ * a second thread, on a second connection, holds the session-level advisory lock
+ * {@code (-1364544078, que_java_notify_key(schema, queue))} in exclusive mode, or waits for it. For
+ * a job due now the trigger tries that lock in shared mode for its transaction, without waiting: the
+ * try fails exactly while a pool holds or waits for the lock, and then the job is announced. When the
+ * try succeeds the inserting transaction keeps the shared lock until it ends, so a pool that starts
+ * asking afterwards gets its lock only once that transaction is over, and then wakes a worker to
+ * look: the job is found without a message. The pool stops asking {@link Builder#stopAskingAfter}
+ * after its last idle worker got busy ({@link #isAsking()}).
  *
  * <p><b>Failures.</b> When the listening connection breaks (or stops answering the periodic health
  * check), the thread reconnects with exponential backoff and jitter, between
@@ -57,10 +70,12 @@ import org.slf4j.LoggerFactory;
  * including the first, it wakes every worker ({@link WorkerPool#wakeAll()}), since notifications
  * sent while nobody listened are lost. Scheduled wake-ups survive reconnects.
  *
- * <p>The listening connection is held for the pool's lifetime: count it when sizing a connection
- * pool, and give it a direct session (not PgBouncer in transaction mode, which cannot LISTEN). On
- * {@link #stop()} it is aborted rather than closed, so a pooling DataSource discards it instead of
- * handing out a connection that still LISTENs.
+ * <p>The listening connection and the asking connection are held for the pool's lifetime: count
+ * both when sizing a connection pool, and give them direct sessions (not PgBouncer in transaction
+ * mode, which cannot LISTEN or keep a session lock). On {@link #stop()} they are aborted rather than
+ * closed, so a pooling DataSource discards them instead of handing out a connection that still
+ * LISTENs or holds the lock. When the asking connection fails it is opened again with the same
+ * backoff; meanwhile the pool does not ask, and finds jobs by polling.
  */
 public final class NotifyWakeups implements PoolExtension {
   private static final Logger log = LoggerFactory.getLogger(NotifyWakeups.class);
@@ -79,6 +94,15 @@ public final class NotifyWakeups implements PoolExtension {
   public static final int DEFAULT_MAX_SCHEDULED_WAKES = 10_000;
   /** Default {@link Builder#followUpWake}: 50 ms. */
   public static final Duration DEFAULT_FOLLOW_UP_WAKE = Duration.ofMillis(50);
+  /** Default {@link Builder#stopAskingAfter}: 100 ms. */
+  public static final Duration DEFAULT_STOP_ASKING_AFTER = Duration.ofMillis(100);
+
+  /**
+   * The first key of the two-key advisory lock a pool holds while it asks to be woken (the second
+   * is {@code que_java_notify_key(schema, queue)}); see {@code migrations/ext/notify/2.up.sql}.
+   * Negative, so that Que's job_stats and worker_states decode it as a job id no job has.
+   */
+  static final int WAKE_LOCK_SPACE = -1364544078;
 
   /** The trigger's name on que_jobs; Que's own are que_job_notify and que_state_notify. */
   static final String TRIGGER = "que_java_notify";
@@ -94,6 +118,7 @@ public final class NotifyWakeups implements PoolExtension {
   private final Duration healthCheckInterval;
   private final int maxScheduledWakes;
   private final long followUpNanos;
+  private final long stopAskingNanos;
   /** When the pending follow-up wake fires (System.nanoTime), or 0 when none is pending. */
   private long followUpAt;
 
@@ -118,6 +143,17 @@ public final class NotifyWakeups implements PoolExtension {
   /** A connection opened and listening by {@link #start}, handed to the thread. */
   private Connection handover;
 
+  /** The thread that asks for wake-ups (holds the wake lock) while the pool has idle workers. */
+  private Thread asker;
+  /** The asking thread's connection, which holds the wake lock; only that thread uses it. */
+  private volatile Connection askConnection;
+  private volatile int askPid;
+  /** The second keys of the wake locks, one per queue of the pool, read on the asking connection. */
+  private int[] askKeys = new int[0];
+  /** True while the asking connection holds the wake lock. */
+  private volatile boolean asking;
+  private final AtomicLong asks = new AtomicLong();
+
   private NotifyWakeups(Builder b) {
     this.dataSource = b.dataSource;
     this.minReconnectDelay = b.minReconnectDelay;
@@ -125,6 +161,7 @@ public final class NotifyWakeups implements PoolExtension {
     this.healthCheckInterval = b.healthCheckInterval;
     this.maxScheduledWakes = b.maxScheduledWakes;
     this.followUpNanos = b.followUpWake.toNanos();
+    this.stopAskingNanos = b.stopAskingAfter.toNanos();
   }
 
   /**
@@ -215,29 +252,47 @@ public final class NotifyWakeups implements PoolExtension {
     thread = new Thread(this::run, "que-notify-" + pool.name());
     thread.setDaemon(true);
     thread.start();
+    asker = new Thread(this::ask, "que-notify-ask-" + pool.name());
+    asker.setDaemon(true);
+    asker.start();
+  }
+
+  /** A worker of the pool went idle, or the last idle one got busy: the asking thread looks. */
+  @Override
+  public void idleWorkersChanged(int idleWorkers) {
+    Thread t = asker;
+    if (t != null) {
+      LockSupport.unpark(t);
+    }
   }
 
   /** Stops listening: aborts the listening connection and ends the thread. Idempotent. */
   @Override
   public void stop() {
     Thread t;
+    Thread a;
     synchronized (this) {
       if (!running) {
         return;
       }
       running = false;
       t = thread;
+      a = asker;
     }
     abortQuietly(connection);
-    if (t != null) {
-      LockSupport.unpark(t);
-      try {
-        t.join(TimeUnit.SECONDS.toMillis(10));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    abortQuietly(askConnection);
+    for (Thread x : new Thread[] {t, a}) {
+      if (x != null) {
+        LockSupport.unpark(x);
+        try {
+          x.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
     }
     listening = false;
+    asking = false;
   }
 
   /** True while a connection LISTENs (false during a reconnect, and before start or after stop). */
@@ -271,9 +326,220 @@ public final class NotifyWakeups implements PoolExtension {
     return reconnects.get();
   }
 
+  /**
+   * True while this pool asks to be woken: it holds the wake lock of its queue, so every insert of a
+   * job due now into that queue sends a NOTIFY. It asks while it has an idle worker, and stops
+   * {@link Builder#stopAskingAfter} after its last idle worker got busy.
+   */
+  public boolean isAsking() {
+    return asking;
+  }
+
+  /** Times this pool took the wake lock (started asking to be woken). */
+  public long asks() {
+    return asks.get();
+  }
+
+  /** {@code pg_backend_pid()} of the session that holds (or waits for) the wake lock, or empty. */
+  public OptionalInt askerPid() {
+    int pid = askPid;
+    return askConnection != null && pid != 0 ? OptionalInt.of(pid) : OptionalInt.empty();
+  }
+
   @Override
   public String toString() {
     return "NotifyWakeups{channel=" + channel + ", queues=" + queues + ", listening=" + listening + "}";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The asking thread: holds the wake lock while the pool has an idle worker.
+
+  /**
+   * Takes the wake lock (waiting for it: inserts that probed before us must end first, and any
+   * insert that probes while we wait sees our request and notifies) when the pool has an idle
+   * worker, then wakes one worker to look for work: the jobs of inserts that ended while we waited
+   * were announced to nobody. Releases the lock once the pool has had no idle worker for
+   * {@link Builder#stopAskingAfter}. A pool that got busy while it waited keeps waiting (a wait is
+   * long only behind another pool asking on the queue, or behind a transaction that inserted a job
+   * and stays open) and lets go once it has the lock. Runs until {@link #stop()}.
+   */
+  private void ask() {
+    long delay = minReconnectDelay.toNanos();
+    long busySince = 0;
+    long checked = System.nanoTime();
+    while (running) {
+      try {
+        long now = System.nanoTime();
+        boolean idle = pool.idleWorkers() > 0;
+        if (idle) {
+          busySince = 0;
+        } else if (busySince == 0) {
+          busySince = now;
+        }
+        boolean want = idle || (asking && now - busySince < stopAskingNanos);
+        if (want && !asking) {
+          Connection c = askConnection();
+          if (takeWakeLock(c)) {
+            asking = true;
+            asks.incrementAndGet();
+            checked = System.nanoTime();
+            pool.wakeOne();
+          }
+          delay = minReconnectDelay.toNanos();
+          continue;
+        }
+        if (!want && asking) {
+          releaseWakeLock(askConnection);
+          asking = false;
+          continue;
+        }
+        if (asking && now - checked >= healthCheckInterval.toNanos()) {
+          // The lock lives as long as the session: prove the session is still there.
+          try (Statement st = askConnection.createStatement()) {
+            st.execute("SELECT 1");
+          }
+          checked = System.nanoTime();
+          continue;
+        }
+        long park = healthCheckInterval.toNanos() - (now - checked);
+        if (asking && !idle) {
+          park = Math.min(park, stopAskingNanos - (now - busySince));
+        }
+        LockSupport.parkNanos(this, Math.max(1, park));
+      } catch (SQLException | RuntimeException e) {
+        boolean was = asking;
+        asking = false;
+        Connection c = askConnection;
+        askConnection = null;
+        abortQuietly(c);
+        if (!running) {
+          break;
+        }
+        log.warn("pool '{}': the connection that asks for wake-ups failed ({}){}; trying again in about {} ms",
+            pool.name(), e.getMessage(), was ? ", inserts no longer announce jobs meanwhile" : "",
+            TimeUnit.NANOSECONDS.toMillis(delay));
+        long end = System.nanoTime() + delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1);
+        while (running && end - System.nanoTime() > 0) {
+          LockSupport.parkNanos(this, end - System.nanoTime());
+        }
+        delay = Math.min(delay * 2, maxReconnectDelay.toNanos());
+      }
+    }
+    Connection c = askConnection;
+    askConnection = null;
+    abortQuietly(c);
+    asking = false;
+  }
+
+  /** The asking connection, opened on first use, with the wake lock's key read. */
+  private Connection askConnection() throws SQLException {
+    Connection c = askConnection;
+    if (c != null) {
+      return c;
+    }
+    c = dataSource.getConnection();
+    try {
+      c.setAutoCommit(true);
+      String jobsSchema;
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT n.nspname, pg_backend_pid() FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace"
+              + " WHERE k.oid = to_regclass('que_jobs')")) {
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            throw new QueException("there is no que_jobs table on the connection's search_path");
+          }
+          jobsSchema = rs.getString(1);
+          askPid = rs.getInt(2);
+        }
+      }
+      String quoted = "\"" + jobsSchema.replace("\"", "\"\"") + "\"";
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT to_regprocedure(format('%I.que_java_notify_key(text, text)', ?::text)) IS NOT NULL")) {
+        ps.setString(1, jobsSchema);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) {
+            throw new QueException("the notify extension in " + jobsSchema + " is older than this release"
+                + " (every insert notifies): call NotifyWakeups.install(dataSource) to bring it up to date");
+          }
+        }
+      }
+      // One wake lock per queue of the pool (a pool over several queues asks on each).
+      java.util.List<String> poolQueues = pool.queues();
+      int[] keys = new int[poolQueues.size()];
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + quoted + ".que_java_notify_key(?, ?)")) {
+        for (int i = 0; i < keys.length; i++) {
+          ps.setString(1, jobsSchema);
+          ps.setString(2, poolQueues.get(i));
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            keys[i] = rs.getInt(1);
+          }
+        }
+      }
+      askKeys = keys;
+      try (Statement st = c.createStatement()) {
+        // Wait for the wake lock as long as it takes (inserts that took the shared lock before us
+        // must end, or another pool asking on this queue must stop): while we wait, every insert
+        // into the queue notifies, so nothing is lost, and stop() aborts the wait.
+        st.execute("SET lock_timeout = 0");
+      }
+      askConnection = c;
+      if (!running) {
+        abortQuietly(c);
+      }
+      return c;
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(c);
+      throw e;
+    }
+  }
+
+  /**
+   * Waits for the wake lock; false when a lock_timeout ended the wait (only if something changed
+   * the session's setting: the loop then asks again if the pool still has an idle worker).
+   */
+  private boolean takeWakeLock(Connection c) throws SQLException {
+    int taken = 0;
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(?, ?)")) {
+      for (int key : askKeys) {
+        ps.setInt(1, WAKE_LOCK_SPACE);
+        ps.setInt(2, key);
+        ps.execute();
+        taken++;
+      }
+      return true;
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        unlockFirst(c, taken); // try again later for all of them
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private void unlockFirst(Connection c, int n) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?, ?)")) {
+      for (int i = 0; i < n; i++) {
+        ps.setInt(1, WAKE_LOCK_SPACE);
+        ps.setInt(2, askKeys[i]);
+        ps.execute();
+      }
+    }
+  }
+
+  private void releaseWakeLock(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?, ?)")) {
+      for (int key : askKeys) {
+        ps.setInt(1, WAKE_LOCK_SPACE);
+        ps.setInt(2, key);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next() && !rs.getBoolean(1)) {
+            log.warn("pool '{}': a wake lock was not held at release", pool.name());
+          }
+        }
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -579,6 +845,7 @@ public final class NotifyWakeups implements PoolExtension {
     private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
     private int maxScheduledWakes = DEFAULT_MAX_SCHEDULED_WAKES;
     private Duration followUpWake = DEFAULT_FOLLOW_UP_WAKE;
+    private Duration stopAskingAfter = DEFAULT_STOP_ASKING_AFTER;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Args.notNull(dataSource, "dataSource");
@@ -635,6 +902,21 @@ public final class NotifyWakeups implements PoolExtension {
         throw new IllegalArgumentException("followUpWake: must be zero to 10 s, got " + delay);
       }
       this.followUpWake = delay;
+      return this;
+    }
+
+    /**
+     * How long the pool keeps asking to be woken after its last idle worker got busy. While it
+     * asks, every insert of a job due now into its queue sends a NOTIFY; a busy pool does not need
+     * them (its workers look again right after each job), so it stops asking, but not at once: a
+     * pool that turns idle and busy many times a second would otherwise take and release its lock
+     * as often. Default: 100 ms. Zero to 10 s.
+     */
+    public Builder stopAskingAfter(Duration delay) {
+      if (delay == null || delay.isNegative() || delay.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("stopAskingAfter: must be zero to 10 s, got " + delay);
+      }
+      this.stopAskingAfter = delay;
       return this;
     }
 

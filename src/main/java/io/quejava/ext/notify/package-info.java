@@ -15,7 +15,9 @@
  * }</pre>
  *
  * <p>{@code install} adds an AFTER INSERT trigger, {@code que_java_notify}, to {@code que_jobs}
- * (schema 3, and 4 to 7 beside Que's own {@code que_job_notify}). For every inserted row it sends
+ * (schema 3, and 4 to 7 beside Que's own {@code que_job_notify}). For every job due later, and for a
+ * job due now while some pool of its queue has an idle worker (see "Asking to be woken" in
+ * {@link io.quejava.ext.notify.NotifyWakeups}), it sends
  * {@code {"schema":…,"queue":…,"run_at":"…Z","id":…}} on the channel {@code que_java_jobs} (or the
  * one given to {@code install(dataSource, channel)}; a plain identifier). The listener reads the
  * channel from the trigger, so the two cannot disagree. A job due now wakes one idle worker of the
@@ -37,6 +39,8 @@
  *       beyond it polling finds them</td></tr>
  *   <tr><td>{@code followUpWake}</td><td>50 ms</td><td>a second wake after a burst, for a worker that
  *       was mid-walk when the message came (0: off)</td></tr>
+ *   <tr><td>{@code stopAskingAfter}</td><td>100 ms</td><td>how long a pool keeps asking to be woken
+ *       after its last idle worker got busy</td></tr>
  * </table>
  *
  * <p><b>What it guarantees, and what not.</b>
@@ -57,14 +61,17 @@
  *   <li>NOTIFY is delivered at commit, to sessions listening at that moment. While the listener
  *       reconnects, messages are lost; after every LISTEN it therefore wakes every worker once.
  *       Scheduled wake-ups for later jobs live in memory and are lost with the JVM; polling covers.
- *   <li>Each pool keeps one extra connection (the listener), which must be a real session: not
- *       PgBouncer in transaction mode. On stop it is aborted, so a connection pool discards it.
+ *   <li>Each pool keeps two extra connections (the listener, and the one that holds the wake
+ *       lock), which must be real sessions: not PgBouncer in transaction mode. On stop they are
+ *       aborted, so a connection pool discards them.
  *   <li>Channels are per database, not per schema: messages carry the schema, and a listener ignores
  *       other schemas' jobs.
- *   <li>Every notification costs the inserting transaction a little: in one measurement the trigger
- *       added 15-20 µs of server time per row (20,000 single-row INSERTs in one transaction), and
- *       commits of notifying transactions take a database-wide lock briefly (a PostgreSQL property
- *       of NOTIFY). A bulk insert sends one message per row.
+ *   <li>A transaction that sent a NOTIFY takes a database-wide lock at commit and holds it until its
+ *       commit record is flushed, so notifying transactions commit one at a time and group commit
+ *       cannot share their WAL flushes (a PostgreSQL property of NOTIFY): that, not the trigger's
+ *       CPU, is what an announced job costs its enqueuer. A job due now while no pool of its queue
+ *       is idle costs the trigger call and a shared lock, about 5 µs of server time. A bulk insert
+ *       sends one message per row announced.
  *   <li>If que_jobs moves between schema 3 and 4 after install (the id column is renamed), the
  *       trigger keeps working but sends messages without queue or id (every pool wakes); run
  *       {@code install} again to put it right. The listener logs a warning when it sees this.

@@ -50,6 +50,7 @@ class GoPeerNotifyTest {
         for (int i = 1; i <= 2; i++) {
           // Both workers have looked, found nothing and sleep for a minute.
           Await.until(Duration.ofSeconds(10), "the workers to sleep", () -> asleep(ds) == 2);
+          Await.until(Duration.ofSeconds(10), "the idle pool to ask for wake-ups", ext::isAsking);
           String args = "[" + i + "]";
           CountDownLatch done = ran.computeIfAbsent(args, k -> new CountDownLatch(1));
           GoPeer.run(PEER, "enqueue", "--url", url, "--class", "FromGo", "--queue", "java", "--args", args).ok();

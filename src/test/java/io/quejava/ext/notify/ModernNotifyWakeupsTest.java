@@ -36,7 +36,7 @@ class ModernNotifyWakeupsTest extends NotifyWakeupsTest {
    */
   @Test
   void quesSkipNotifyDoesNotSilenceOurs() throws Exception {
-    try (Connection c = ds.getConnection()) {
+    try (Connection c = ds.getConnection(); Connection idlePool = askingFor("skipped")) {
       PGConnection pg = c.unwrap(PGConnection.class);
       try (Statement st = c.createStatement()) {
         st.execute("LISTEN que_java_jobs");

@@ -65,17 +65,33 @@ class NotifyWakeupsTest extends PgTest {
   static final AtomicInteger POOLS = new AtomicInteger();
   /** The application_name of the last pool's worker sessions. */
   String poolSessions;
+  /** Jobs of class "Block" wait for this; a new one for each test. */
+  volatile CountDownLatch unblock = new CountDownLatch(1);
+
+  @BeforeEach
+  void newLatch() {
+    unblock = new CountDownLatch(1);
+  }
+
+  @AfterEach
+  void releaseBlockedJobs() {
+    unblock.countDown();
+  }
 
   /**
-   * A pool of two workers on {@code queue} whose handler for "Ping" reports the job id. Its workers
-   * connect with an application_name of their own, so {@link #awaitWorkersAsleep()} can see them.
+   * A pool of two workers on {@code queue} whose handler for "Ping" reports the job id, and for
+   * "Block" waits until {@link #unblock} opens. Its workers connect with an application_name of
+   * their own, so {@link #awaitWorkersAsleep()} can see them.
    */
   WorkerPool pool(String queue, NotifyWakeups ext, Consumer<Long> onRun) throws SQLException {
     poolSessions = "notify-test-" + ProcessHandle.current().pid() + "-" + POOLS.incrementAndGet();
     PGSimpleDataSource workerDs = TestDatabase.endpoint().dataSource();
     workerDs.setCurrentSchema(schema());
     workerDs.setApplicationName(poolSessions);
-    WorkMap work = WorkMap.of("Ping", job -> onRun.accept(job.job().id()));
+    WorkMap work = WorkMap.builder()
+        .put("Ping", job -> onRun.accept(job.job().id()))
+        .put("Block", job -> unblock.await())
+        .build();
     WorkerPool.Builder b = WorkerPool.builder(Client.create(workerDs), work)
         .workers(WORKERS).queue(queue).wakeInterval(LONG_POLL);
     if (ext != null) {
@@ -108,6 +124,7 @@ class NotifyWakeupsTest extends PgTest {
     for (int i = 0; i < 3; i++) {
       // Every worker has looked, found nothing and sleeps for a minute: only a wake-up brings it in.
       awaitWorkersAsleep();
+      Await.until(DEADLINE, "the idle pool to ask for wake-ups", ext::isAsking);
       long id = client.enqueue(NewJob.of("Ping").queue("fast")).id();
       CountDownLatch done = ran.computeIfAbsent(id, k -> new CountDownLatch(1));
       assertTrue(done.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "job " + i + " ran within " + DEADLINE);
@@ -156,10 +173,13 @@ class NotifyWakeupsTest extends PgTest {
     pool("mine", ext, id -> { });
     Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
     Await.until(DEADLINE, "the wake-up after LISTEN", () -> ext.wakeups() >= 1);
+    Await.until(DEADLINE, "the idle pool to ask for wake-ups", ext::isAsking);
     long wakeups = ext.wakeups();
     long received = ext.notificationsReceived();
 
-    client.enqueue(NewJob.of("Ping").queue("theirs"));
+    // A job due later is announced whoever listens; one due now only while a pool of its queue has
+    // an idle worker, and no pool works "theirs".
+    client.enqueue(NewJob.of("Ping").queue("theirs").runAt(Instant.now().plus(Duration.ofHours(1))));
     try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
       st.execute("SELECT pg_notify('que_java_jobs', '{\"schema\":\"elsewhere\",\"queue\":\"mine\",\"run_at\":null,\"id\":1}')");
     }
@@ -261,12 +281,12 @@ class NotifyWakeupsTest extends PgTest {
   @Test
   void theTriggerNeverFailsAnInsertAndSaysNoQueueWhenTheQueueIsTooLongToSend() throws Exception {
     Assumptions.assumeFalse(modern(), "schema 4-7 limit queue names to 100 characters");
-    try (Connection c = ds.getConnection()) {
+    String longQueue = "é".repeat(5000); // 10,000 bytes: too long for an 8000-byte payload
+    try (Connection c = ds.getConnection(); Connection idlePool = askingFor(longQueue, "short")) {
       PGConnection pg = c.unwrap(PGConnection.class);
       try (Statement st = c.createStatement()) {
         st.execute("LISTEN que_java_jobs");
       }
-      String longQueue = "é".repeat(5000); // 10,000 bytes: too long for an 8000-byte payload
       long id = insertAsRubyInto(longQueue);
       long id2 = insertAsRubyInto("short");
       List<String> payloads = drain(pg, 2, schema());
@@ -284,7 +304,7 @@ class NotifyWakeupsTest extends PgTest {
 
   @Test
   void queJavaSkipNotifySilencesOurTrigger() throws Exception {
-    try (Connection c = ds.getConnection()) {
+    try (Connection c = ds.getConnection(); Connection idlePool = askingFor("skip")) {
       PGConnection pg = c.unwrap(PGConnection.class);
       try (Statement st = c.createStatement()) {
         st.execute("LISTEN que_java_jobs");
@@ -311,7 +331,9 @@ class NotifyWakeupsTest extends PgTest {
 
     assertEquals(NotifyWakeups.DEFAULT_CHANNEL, NotifyWakeups.install(ds));
     List<String> up = QueJobsListing.of(ds);
-    assertEquals(1, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+    int newest = ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).newestVersion();
+    assertEquals(2, newest);
+    assertEquals(newest, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
     assertTrue(up.stream().anyMatch(l -> l.startsWith("trigger que_java_notify ")), up.toString());
     assertEquals(before, withoutOurs(up), "installing changed something of que_jobs besides adding the trigger");
 
@@ -321,7 +343,176 @@ class NotifyWakeupsTest extends PgTest {
 
     NotifyWakeups.install(ds);
     assertEquals(up, QueJobsListing.of(ds), "installing again gave another catalog");
-    assertEquals(1, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+    assertEquals(newest, ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).currentVersion());
+
+    // Step 2 down and up again: the trigger stays, only its function changes.
+    ExtensionMigrator.create(ds, NotifyWakeups.EXTENSION).migrateTo(1);
+    assertEquals(up, QueJobsListing.of(ds), "step 2 down changed que_jobs");
+    assertEquals(0L, count("SELECT count(*) FROM pg_proc WHERE proname = 'que_java_notify_key'"
+        + " AND pronamespace = current_schema()::regnamespace"));
+    NotifyWakeups.install(ds);
+    assertEquals(up, QueJobsListing.of(ds));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Only a pool with an idle worker is told (step 2)
+
+  /**
+   * A pool whose workers are all busy stops asking to be woken, and then an insert into its queue
+   * sends nothing (its workers look again after their jobs); once a worker is idle the pool asks
+   * again and the next insert wakes it at once.
+   */
+  @Test
+  void aBusyPoolIsNotToldAndAnIdleOneIs() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    ConcurrentHashMap<Long, Boolean> ran = new ConcurrentHashMap<>();
+    pool("busy", ext, id -> ran.put(id, true));
+    awaitWorkersAsleep();
+    Await.until(DEADLINE, "the idle pool to ask for wake-ups", ext::isAsking);
+    assertTrue(wakeLockDecodesAsNoJob(ext.askerPid().orElseThrow()), "Que's tools read the wake lock as a negative id");
+    long asked = ext.asks();
+
+    for (int i = 0; i < WORKERS; i++) {
+      client.enqueue(NewJob.of("Block").queue("busy"));
+    }
+    Await.until(DEADLINE, "both workers to run a blocking job and the pool to stop asking",
+        () -> blockedWorkers() == WORKERS && !ext.isAsking() && ext.asks() == asked);
+    try (Connection c = ds.getConnection()) {
+      PGConnection pg = c.unwrap(PGConnection.class);
+      try (Statement st = c.createStatement()) {
+        st.execute("LISTEN que_java_jobs");
+      }
+      long quiet = insertRaw("queue, job_class", "?, 'Ping'", "busy"); // a plain INSERT, as Ruby's or Go's
+      long alsoQuiet = client.enqueue(NewJob.of("Ping").queue("busy")).id();
+      long marker = client.enqueue(NewJob.of("Ping").queue("busy").runAt(Instant.now().plus(Duration.ofHours(1)))).id();
+      List<String> sent = drainUntil(pg, marker);
+      assertEquals(List.of(marker), idsOf(sent), "only the job due later was announced while the pool was busy");
+      assertTrue(ext.asks() == asked && !ext.isAsking());
+
+      unblock.countDown();
+      Await.until(DEADLINE, "the busy pool to run what came in meanwhile, by itself",
+          () -> ran.containsKey(quiet) && ran.containsKey(alsoQuiet));
+      awaitWorkersAsleep();
+      Await.until(DEADLINE, "the pool to ask again", ext::isAsking);
+      long loud = client.enqueue(NewJob.of("Ping").queue("busy")).id();
+      assertEquals(List.of(loud), idsOf(drainUntil(pg, loud)));
+      Await.until(DEADLINE, "the job to wake the idle pool", () -> ran.containsKey(loud));
+    }
+  }
+
+  /**
+   * The race between an insert and a pool turning idle. A transaction inserts a job while the pool
+   * is busy (not asking: nothing is sent) and stays open; the pool turns idle, its walk cannot see
+   * the uncommitted job, and its request for the wake lock waits for that transaction. Meanwhile
+   * an insert by anyone else sees the waiting request and is announced (and runs) at once. When
+   * the transaction commits the pool gets the lock, looks again and runs its job, without a
+   * message and a minute before its poll.
+   */
+  @Test
+  void aJobInsertedWhileThePoolTurnsIdleIsNotMissed() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    ConcurrentHashMap<Long, Boolean> ran = new ConcurrentHashMap<>();
+    pool("race", ext, id -> ran.put(id, true));
+    awaitWorkersAsleep();
+    for (int i = 0; i < WORKERS; i++) {
+      client.enqueue(NewJob.of("Block").queue("race"));
+    }
+    Await.until(DEADLINE, "both workers to block and the pool to stop asking",
+        () -> blockedWorkers() == WORKERS && !ext.isAsking());
+    long asked = ext.asks();
+
+    try (Connection listen = ds.getConnection(); Connection open = ds.getConnection()) {
+      PGConnection pg = listen.unwrap(PGConnection.class);
+      try (Statement st = listen.createStatement()) {
+        st.execute("LISTEN que_java_jobs");
+      }
+      open.setAutoCommit(false);
+      long pending = client.enqueue(open, NewJob.of("Ping").queue("race")).id();
+
+      unblock.countDown();
+      int asker = ext.askerPid().orElseThrow();
+      Await.until(DEADLINE, "the pool, idle again, to wait for the wake lock behind the open transaction",
+          () -> uncheckedCount("SELECT count(*) FROM pg_locks WHERE pid = ? AND locktype = 'advisory'"
+              + " AND objsubid = 2 AND NOT granted", asker) == 1);
+      awaitWorkersAsleep();
+      assertFalse(ext.isAsking());
+
+      long other = client.enqueue(NewJob.of("Ping").queue("race")).id();
+      Await.until(DEADLINE, "an insert that sees the waiting request to be announced and run",
+          () -> ran.containsKey(other));
+      assertFalse(ran.containsKey(pending));
+
+      open.commit();
+      Await.until(DEADLINE, "the pool to take the lock and find the job committed meanwhile",
+          () -> ran.containsKey(pending));
+      assertTrue(ext.isAsking());
+      assertEquals(asked + 1, ext.asks());
+      long marker = client.enqueue(NewJob.of("Ping").queue("race").runAt(Instant.now().plus(Duration.ofHours(1)))).id();
+      assertEquals(List.of(other, marker), idsOf(drainUntil(pg, marker)), "the job of the open transaction was never announced");
+    }
+  }
+
+  /** Jobs of class Block that some session holds the lock of: they are running. */
+  long blockedWorkers() {
+    return uncheckedCount("SELECT count(*) FROM que_jobs j JOIN pg_locks l ON l.locktype = 'advisory'"
+        + " AND l.objsubid = 1 AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = j." + idColumn()
+        + " WHERE j.job_class = 'Block'");
+  }
+
+  /**
+   * A session that holds the wake lock of these queues, as an idle pool does, so that inserts of
+   * jobs due now into them are announced. Close it to let go.
+   */
+  Connection askingFor(String... queues) throws SQLException {
+    Connection c = ds.getConnection();
+    try (java.sql.PreparedStatement ps = c.prepareStatement(
+        "SELECT pg_advisory_lock(?, que_java_notify_key(current_schema(), ?))")) {
+      for (String q : queues) {
+        ps.setInt(1, NotifyWakeups.WAKE_LOCK_SPACE);
+        ps.setString(2, q);
+        ps.execute();
+      }
+    }
+    return c;
+  }
+
+  /** True when the wake lock held by {@code pid} reads, as Que's job_stats decodes locks, as a negative id. */
+  boolean wakeLockDecodesAsNoJob(int pid) throws SQLException {
+    return count("SELECT count(*) FROM pg_locks WHERE pid = ? AND locktype = 'advisory' AND objsubid = 2 AND granted"
+        + " AND (classid::bigint << 32) + objid::bigint < 0", pid) == 1;
+  }
+
+  /** que_java_jobs messages about this schema until the one for job {@code marker} arrived. */
+  List<String> drainUntil(PGConnection pg, long marker) throws SQLException {
+    List<String> out = new ArrayList<>();
+    String schema = schema();
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (!idsOf(out).contains(marker)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new AssertionError("no message for job " + marker + " within " + DEADLINE + "; got " + out);
+      }
+      PGNotification[] got = pg.getNotifications((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+      if (got == null) {
+        continue;
+      }
+      for (PGNotification g : got) {
+        NotifyWakeups.Message m = NotifyWakeups.Message.parse(g.getParameter());
+        if (g.getName().equals(NotifyWakeups.DEFAULT_CHANNEL) && m != null && schema.equals(m.schema())) {
+          out.add(g.getParameter());
+        }
+      }
+    }
+    return out;
+  }
+
+  static List<Long> idsOf(List<String> payloads) {
+    List<Long> ids = new ArrayList<>();
+    for (String p : payloads) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"id\" : (\\d+)").matcher(p);
+      ids.add(m.find() ? Long.parseLong(m.group(1)) : -1L);
+    }
+    return ids;
   }
 
   static List<String> withoutOurs(List<String> catalog) {
