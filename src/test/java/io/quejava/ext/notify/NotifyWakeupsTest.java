@@ -84,6 +84,11 @@ class NotifyWakeupsTest extends PgTest {
    * their own, so {@link #awaitWorkersAsleep()} can see them.
    */
   WorkerPool pool(String queue, NotifyWakeups ext, Consumer<Long> onRun) throws SQLException {
+    return pool(List.of(queue), ext, onRun);
+  }
+
+  /** As {@link #pool(String, NotifyWakeups, Consumer)}, one pool over several queues. */
+  WorkerPool pool(List<String> queues, NotifyWakeups ext, Consumer<Long> onRun) throws SQLException {
     poolSessions = "notify-test-" + ProcessHandle.current().pid() + "-" + POOLS.incrementAndGet();
     PGSimpleDataSource workerDs = TestDatabase.endpoint().dataSource();
     workerDs.setCurrentSchema(schema());
@@ -93,7 +98,8 @@ class NotifyWakeupsTest extends PgTest {
         .put("Block", job -> unblock.await())
         .build();
     WorkerPool.Builder b = WorkerPool.builder(Client.create(workerDs), work)
-        .workers(WORKERS).queue(queue).wakeInterval(LONG_POLL);
+        .workers(WORKERS).wakeInterval(LONG_POLL);
+    queues.forEach(b::queue);
     if (ext != null) {
       b.extension(ext);
     }
@@ -130,6 +136,22 @@ class NotifyWakeupsTest extends PgTest {
       assertTrue(done.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "job " + i + " ran within " + DEADLINE);
     }
     assertTrue(ext.notificationsReceived() >= 3, "notifications: " + ext.notificationsReceived());
+  }
+
+  @Test
+  void aPoolOverSeveralQueuesIsWokenByAJobInAnyOfThemWithOneListener() throws Exception {
+    NotifyWakeups ext = NotifyWakeups.create(ds);
+    ConcurrentHashMap<Long, CountDownLatch> ran = new ConcurrentHashMap<>();
+    pool(List.of("first", "second", "third"), ext, id -> ran.computeIfAbsent(id, k -> new CountDownLatch(1)).countDown());
+    Await.until(DEADLINE, "the listener to LISTEN", ext::isListening);
+    for (String queue : List.of("third", "first", "second")) {
+      awaitWorkersAsleep();
+      Await.until(DEADLINE, "the idle pool to ask for wake-ups on its queues", ext::isAsking);
+      long id = client.enqueue(NewJob.of("Ping").queue(queue)).id();
+      CountDownLatch done = ran.computeIfAbsent(id, k -> new CountDownLatch(1));
+      assertTrue(done.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "the job in " + queue + " ran within " + DEADLINE);
+    }
+    assertTrue(ext.notificationsReceived() >= 3, "one listener heard all three queues: " + ext.notificationsReceived());
   }
 
   @Test
