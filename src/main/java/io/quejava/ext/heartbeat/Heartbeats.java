@@ -1,6 +1,7 @@
 package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
@@ -93,13 +94,10 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
           + "WHERE h.job_id = b.job_id AND h.backend_pid = b.backend_pid";
 
   /** Rows whose attempt no session holds any more (a crashed process), once they are stale. */
-  static final String SWEEP =
-      "DELETE FROM que_heartbeats h\n"
-          + "WHERE h.last_beat < now() - 3 * h.beat_interval\n"
-          + "  AND NOT EXISTS (SELECT 1 FROM pg_locks l\n"
-          + "    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.pid = h.backend_pid\n"
-          + "      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
-          + "      AND ((l.classid::bigint << 32) | l.objid::bigint) = h.job_id)";
+  static final String SWEEP = """
+      DELETE FROM que_heartbeats h
+      WHERE h.last_beat < now() - 3 * h.beat_interval
+        AND NOT %s""".formatted(JobLocks.heldBy("h.backend_pid", "h.job_id"));
 
   private final DataSource dataSource;
   private final Duration interval;

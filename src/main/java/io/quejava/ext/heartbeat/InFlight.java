@@ -1,6 +1,7 @@
 package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -89,13 +90,12 @@ public final class InFlight {
   }
 
   /** The advisory locks of this database in the one-argument (bigint) form, decoded to job ids. */
-  static final String LOCKS =
-      "locks AS MATERIALIZED (\n"
-          + "  SELECT l.pid, ((l.classid::bigint << 32) | l.objid::bigint) AS job_id\n"
-          + "  FROM pg_locks l\n"
-          + "  WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted\n"
-          + "    AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
-          + ")";
+  static final String LOCKS = """
+      locks AS MATERIALIZED (
+        SELECT l.pid, %s AS job_id
+        FROM pg_locks l
+        WHERE %s
+      )""".formatted(JobLocks.JOB_ID, JobLocks.HELD);
 
   /** The hung test, on a que_heartbeats row {@code h}; the one parameter is staleBeats. */
   static final String STALE = "h.last_beat < now() - h.beat_interval * ?";
