@@ -2,6 +2,7 @@ package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
 import io.quejava.internal.JobLocks;
+import io.quejava.internal.SchemaInfo;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -73,18 +74,11 @@ public final class InFlight {
   /** What the catalog says: the id column of que_jobs, and which optional tables exist. */
   record Shape(String idColumn, boolean heartbeats, boolean lockers) {
     static Shape read(Connection c) throws SQLException {
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass('que_jobs')\n"
-              + "          AND a.attname IN ('job_id', 'id') AND a.attnum > 0 AND NOT a.attisdropped\n"
-              + "        ORDER BY a.attname DESC LIMIT 1),\n"
-              + "       to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL");
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + SchemaInfo.QUE_JOBS_ID_COLUMN + ",\n"
+              + "  to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL");
           ResultSet rs = ps.executeQuery()) {
         rs.next();
-        String id = rs.getString(1);
-        if (id == null) {
-          throw new QueException("there is no que_jobs table on the connection's search_path");
-        }
-        return new Shape(id, rs.getBoolean(2), rs.getBoolean(3));
+        return new Shape(SchemaInfo.idColumn(rs.getString(1)), rs.getBoolean(2), rs.getBoolean(3));
       }
     }
   }
@@ -127,7 +121,7 @@ public final class InFlight {
     if (!shape.heartbeats() && hungHeartbeatsOnly) {
       return List.of();
     }
-    String id = shape.idColumn().equals("id") ? "id" : "job_id"; // one of two known names, never input
+    String id = shape.idColumn(); // one of two known names, never input
     StringBuilder sql = new StringBuilder("WITH ").append(LOCKS).append("\n");
     boolean heartbeats = shape.heartbeats();
     if (heartbeats) {
