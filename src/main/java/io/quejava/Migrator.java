@@ -1,6 +1,7 @@
 package io.quejava;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.Identifiers;
 import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Tx;
 import java.io.IOException;
@@ -8,10 +9,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +49,6 @@ public final class Migrator {
   /** Stands for the target schema, as a quoted identifier, in the migration files. */
   private static final String SCHEMA_TOKEN = "@SCHEMA@";
 
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
   /** Two-int advisory key ('quej', 'migr'): a lock space apart from the bigint job locks. */
   private static final String LOCK = "SELECT pg_advisory_xact_lock(1903521130, 1835624306)";
 
@@ -75,10 +73,7 @@ public final class Migrator {
    * and $, not starting with a digit, at most 63 characters).
    */
   public static Migrator create(DataSource dataSource, String schema) {
-    Args.notNull(schema, "schema");
-    if (!IDENTIFIER.matcher(schema).matches()) {
-      throw new IllegalArgumentException("schema: '" + schema + "' is not a plain SQL identifier");
-    }
+    Identifiers.requirePlain("schema", schema);
     return new Migrator(Args.notNull(dataSource, "dataSource"), schema);
   }
 
@@ -158,7 +153,7 @@ public final class Migrator {
     if (current == target) {
       return current;
     }
-    String schemaSql = quoteIdent(c, info.schema());
+    String schemaSql = Identifiers.quote(c, info.schema());
     try (Statement st = c.createStatement()) {
       // Unqualified names in the migration files land in the chosen schema; what must not depend on
       // a later caller's search_path (function bodies, CHECKs, triggers) names it through the token.
@@ -181,21 +176,6 @@ public final class Migrator {
     }
     log.info("migrated {} from version {} to {}", info.table(), current, target);
     return target;
-  }
-
-  /**
-   * The schema name as PostgreSQL's quote_ident writes it: quoted only when it must be, so that in
-   * public the functions read {@code public.que_lockers} as Ruby Que's do. The name comes from the
-   * catalog or from a checked argument, and goes to the server as a parameter.
-   */
-  private static String quoteIdent(Connection c, String identifier) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(?)")) {
-      ps.setString(1, identifier);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getString(1);
-      }
-    }
   }
 
   private static String load(String name) {

@@ -1,6 +1,7 @@
 package io.quejava.ext;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.Identifiers;
 import io.quejava.QueException;
 import io.quejava.internal.Tx;
 import java.io.IOException;
@@ -29,7 +30,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExtensionMigrator {
   private static final Logger log = LoggerFactory.getLogger(ExtensionMigrator.class);
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,40}");
   /** The same two-int key as {@link io.quejava.Migrator}: schema changes never interleave. */
   private static final String LOCK = "SELECT pg_advisory_xact_lock(1903521130, 1835624306)";
@@ -45,8 +45,8 @@ public final class ExtensionMigrator {
     if (!NAME.matcher(extension).matches()) {
       throw new IllegalArgumentException("extension: '" + extension + "' is not a valid extension name");
     }
-    if (schema != null && !IDENTIFIER.matcher(schema).matches()) {
-      throw new IllegalArgumentException("schema: '" + schema + "' is not a plain SQL identifier");
+    if (schema != null) {
+      Identifiers.requirePlain("schema", schema);
     }
   }
 
@@ -111,7 +111,7 @@ public final class ExtensionMigrator {
     if (current == target) {
       return current;
     }
-    String quoted = quote(s);
+    String quoted = Identifiers.quote(c, s);
     try (Statement st = c.createStatement()) {
       st.execute("SET LOCAL search_path TO " + quoted);
       st.execute("CREATE TABLE IF NOT EXISTS que_java_extensions (\n"
@@ -168,7 +168,7 @@ public final class ExtensionMigrator {
       }
     }
     try (PreparedStatement ps = c.prepareStatement(
-        "SELECT version FROM " + quote(s) + ".que_java_extensions WHERE name = ?")) {
+        "SELECT version FROM " + Identifiers.quote(c, s) + ".que_java_extensions WHERE name = ?")) {
       ps.setString(1, extension);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getInt(1) : 0;
@@ -190,10 +190,5 @@ public final class ExtensionMigrator {
     } catch (IOException e) {
       throw new QueException("cannot read migration " + path + ": " + e.getMessage(), e);
     }
-  }
-
-  /** A quoted identifier; the name is either checked against {@link #IDENTIFIER} or read from the catalog. */
-  static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
   }
 }
