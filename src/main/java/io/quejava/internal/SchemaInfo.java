@@ -1,5 +1,6 @@
 package io.quejava.internal;
 
+import io.quejava.Client;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -187,6 +188,15 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
               + " do not match that version" + (shape == 0 ? "" : " (they look like schema " + shape + ")"));
     }
     return version;
+  }
+
+  /**
+   * The dialect {@code client} speaks, for an extension that must write what the client's own
+   * workers write (a failure's text, with the dialect's limits and format). Rebuilt from the
+   * client's schema and job schema versions, which are all a dialect is made of.
+   */
+  public static Dialect dialectOf(Client client) {
+    return dialectFor(client.schemaVersion(), "que_jobs", client.jobSchemaVersion().orElse(1));
   }
 
   /** The dialect for a version this release speaks, or a clear refusal. */
