@@ -25,13 +25,13 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
   /** Highest schema version this release can speak. */
   public static final int NEWEST_SUPPORTED = 7;
 
-  private static final String RESOLVE_SCHEMA =
-      "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
-          + "                 WHERE c.oid = to_regclass('que_jobs')), current_schema())";
+  private static final String RESOLVE_SCHEMA = """
+      SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = to_regclass('que_jobs')), current_schema())""";
 
-  private static final String TABLE =
-      "SELECT t.oid, obj_description(t.oid, 'pg_class')\n"
-          + "FROM (SELECT to_regclass(format('%I.%I', ?::text, 'que_jobs'))::oid AS oid) t";
+  private static final String TABLE = """
+      SELECT t.oid, obj_description(t.oid, 'pg_class')
+      FROM (SELECT to_regclass(format('%I.%I', ?::text, 'que_jobs'))::oid AS oid) t""";
 
   private static final String COLUMNS =
       "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped ORDER BY attnum";

@@ -74,8 +74,10 @@ public final class InFlight {
   /** What the catalog says: the id column of que_jobs, and which optional tables exist. */
   record Shape(String idColumn, boolean heartbeats, boolean lockers) {
     static Shape read(Connection c) throws SQLException {
-      try (PreparedStatement ps = c.prepareStatement("SELECT " + SchemaInfo.QUE_JOBS_ID_COLUMN + ",\n"
-              + "  to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL");
+      try (PreparedStatement ps = c.prepareStatement("""
+              SELECT %s,
+                to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL"""
+              .formatted(SchemaInfo.QUE_JOBS_ID_COLUMN));
           ResultSet rs = ps.executeQuery()) {
         rs.next();
         return new Shape(SchemaInfo.idColumn(rs.getString(1)), rs.getBoolean(2), rs.getBoolean(3));
@@ -95,26 +97,26 @@ public final class InFlight {
   static final String STALE = "h.last_beat < now() - h.beat_interval * ?";
   static final String OVER_TIMEOUT = "(h.timeout IS NOT NULL AND h.started_at + h.timeout + h.beat_interval < now())";
 
-  private static final String HEARTBEAT_ROWS =
-      "SELECT 'HEARTBEAT' AS source, h.job_id, h.queue, h.job_class, h.backend_pid, h.worker_name, h.host, h.os_pid,\n"
-          + "       h.started_at, h.last_beat, h.progress::integer AS progress,\n"
-          + "       (extract(epoch FROM h.timeout) * 1000000)::bigint AS timeout_us,\n"
-          + "       a.application_name, host(a.client_addr) AS client_addr, a.state, true AS java_holder,\n"
-          + "       " + STALE + " AS stale, " + OVER_TIMEOUT + " AS over_timeout\n"
-          + "FROM que_heartbeats h\n"
-          + "JOIN locks k ON k.pid = h.backend_pid AND k.job_id = h.job_id\n"
-          + "LEFT JOIN pg_stat_activity a ON a.pid = h.backend_pid\n";
+  private static final String HEARTBEAT_ROWS = """
+      SELECT 'HEARTBEAT' AS source, h.job_id, h.queue, h.job_class, h.backend_pid, h.worker_name, h.host, h.os_pid,
+             h.started_at, h.last_beat, h.progress::integer AS progress,
+             (extract(epoch FROM h.timeout) * 1000000)::bigint AS timeout_us,
+             a.application_name, host(a.client_addr) AS client_addr, a.state, true AS java_holder,
+             %s AS stale, %s AS over_timeout
+      FROM que_heartbeats h
+      JOIN locks k ON k.pid = h.backend_pid AND k.job_id = h.job_id
+      LEFT JOIN pg_stat_activity a ON a.pid = h.backend_pid
+      """.formatted(STALE, OVER_TIMEOUT);
 
-  /** Lock-only rows; {@code %1$s} is the id column, %2$s/%3$s the que_lockers parts, %4$s the heartbeat parts. */
-  private static final String LOCK_ROWS =
-      "SELECT 'ADVISORY_LOCK', j.%1$s, j.queue, j.job_class, k.pid, NULL::text, %2$s,\n"
-          + "       NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::bigint,\n"
-          + "       a.application_name, host(a.client_addr), a.state, %4$s, false, false\n"
-          + "FROM locks k\n"
-          + "JOIN que_jobs j ON j.%1$s = k.job_id\n"
-          + "LEFT JOIN pg_stat_activity a ON a.pid = k.pid\n"
-          + "%3$s"
-          + "%5$s";
+  /** Lock-only rows; {@code %1$s} is the id column, %2$s/%3$s the que_lockers parts, %4$s/%5$s the heartbeat parts. */
+  private static final String LOCK_ROWS = """
+      SELECT 'ADVISORY_LOCK', j.%1$s, j.queue, j.job_class, k.pid, NULL::text, %2$s,
+             NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::bigint,
+             a.application_name, host(a.client_addr), a.state, %4$s, false, false
+      FROM locks k
+      JOIN que_jobs j ON j.%1$s = k.job_id
+      LEFT JOIN pg_stat_activity a ON a.pid = k.pid
+      %3$s%5$s""";
 
   static List<InFlightJob> list(Connection c, int staleBeats, boolean hungHeartbeatsOnly) throws SQLException {
     Shape shape = Shape.read(c);

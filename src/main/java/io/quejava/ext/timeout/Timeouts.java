@@ -174,9 +174,13 @@ public final class Timeouts implements JobInterceptor {
     try (Connection c = dataSource.getConnection()) {
       boolean modern = SchemaInfo.ID.equals(SchemaInfo.idColumn(c));
       String sql = modern
-          ? "DELETE FROM que_job_timeouts t WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.id = t.job_id"
-              + " AND j.finished_at IS NULL AND j.expired_at IS NULL)"
-          : "DELETE FROM que_job_timeouts t WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.job_id = t.job_id)";
+          ? """
+              DELETE FROM que_job_timeouts t
+              WHERE NOT EXISTS (SELECT 1 FROM que_jobs j
+                                WHERE j.id = t.job_id AND j.finished_at IS NULL AND j.expired_at IS NULL)"""
+          : """
+              DELETE FROM que_job_timeouts t
+              WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.job_id = t.job_id)""";
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         return ps.executeUpdate();
       }
