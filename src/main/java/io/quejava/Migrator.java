@@ -1,17 +1,13 @@
 package io.quejava;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.Identifiers;
+import io.quejava.internal.Migrations;
 import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Tx;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,13 +43,6 @@ public final class Migrator {
   /** The oldest version que-java's dialects speak; 1 and 2 exist only as steps on the way. */
   private static final int OLDEST_SPOKEN = 3;
 
-  /** Stands for the target schema, as a quoted identifier, in the migration files. */
-  private static final String SCHEMA_TOKEN = "@SCHEMA@";
-
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
-  /** Two-int advisory key ('quej', 'migr'): a lock space apart from the bigint job locks. */
-  private static final String LOCK = "SELECT pg_advisory_xact_lock(1903521130, 1835624306)";
-
   private final DataSource dataSource;
   private final String schema;
 
@@ -75,10 +64,7 @@ public final class Migrator {
    * and $, not starting with a digit, at most 63 characters).
    */
   public static Migrator create(DataSource dataSource, String schema) {
-    Args.notNull(schema, "schema");
-    if (!IDENTIFIER.matcher(schema).matches()) {
-      throw new IllegalArgumentException("schema: '" + schema + "' is not a plain SQL identifier");
-    }
+    Identifiers.requirePlain("schema", schema);
     return new Migrator(Args.notNull(dataSource, "dataSource"), schema);
   }
 
@@ -137,9 +123,7 @@ public final class Migrator {
   }
 
   private int migrateIn(Connection c, int target, boolean alterExisting) throws SQLException {
-    try (Statement st = c.createStatement()) {
-      st.execute(LOCK);
-    }
+    Migrations.lock(c);
     SchemaInfo info = SchemaInfo.inspect(c, schema);
     int current = info.exists() ? info.version(null) : 0;
     if (current > NEWEST_VERSION) {
@@ -158,21 +142,8 @@ public final class Migrator {
     if (current == target) {
       return current;
     }
-    String schemaSql = quoteIdent(c, info.schema());
-    try (Statement st = c.createStatement()) {
-      // Unqualified names in the migration files land in the chosen schema; what must not depend on
-      // a later caller's search_path (function bodies, CHECKs, triggers) names it through the token.
-      st.execute("SET LOCAL search_path TO " + schemaSql);
-      if (target > current) {
-        for (int v = current + 1; v <= target; v++) {
-          st.execute(load(v + ".up.sql").replace(SCHEMA_TOKEN, schemaSql));
-        }
-      } else {
-        for (int v = current; v > target; v--) {
-          st.execute(load(v + ".down.sql").replace(SCHEMA_TOKEN, schemaSql));
-        }
-      }
-    }
+    String quoted = Migrations.enterSchema(c, info.schema());
+    Migrations.run(c, quoted, current, target, (v, up) -> "/migrations/que/" + v + (up ? ".up.sql" : ".down.sql"));
     if (target > 0) {
       // COMMENT takes no parameters; the value is our own integer, never user text.
       try (PreparedStatement ps = c.prepareStatement("COMMENT ON TABLE que_jobs IS '" + target + "'")) {
@@ -181,32 +152,5 @@ public final class Migrator {
     }
     log.info("migrated {} from version {} to {}", info.table(), current, target);
     return target;
-  }
-
-  /**
-   * The schema name as PostgreSQL's quote_ident writes it: quoted only when it must be, so that in
-   * public the functions read {@code public.que_lockers} as Ruby Que's do. The name comes from the
-   * catalog or from a checked argument, and goes to the server as a parameter.
-   */
-  private static String quoteIdent(Connection c, String identifier) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(?)")) {
-      ps.setString(1, identifier);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getString(1);
-      }
-    }
-  }
-
-  private static String load(String name) {
-    String path = "/migrations/que/" + name;
-    try (InputStream in = Migrator.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new QueException("migration " + path + " is missing from the class path");
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new QueException("cannot read migration " + path + ": " + e.getMessage(), e);
-    }
   }
 }

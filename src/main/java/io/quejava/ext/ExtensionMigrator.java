@@ -1,11 +1,10 @@
 package io.quejava.ext;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.Identifiers;
+import io.quejava.internal.Migrations;
 import io.quejava.QueException;
 import io.quejava.internal.Tx;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,10 +28,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ExtensionMigrator {
   private static final Logger log = LoggerFactory.getLogger(ExtensionMigrator.class);
-  private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]{0,62}");
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,40}");
-  /** The same two-int key as {@link io.quejava.Migrator}: schema changes never interleave. */
-  private static final String LOCK = "SELECT pg_advisory_xact_lock(1903521130, 1835624306)";
 
   private final DataSource dataSource;
   private final String schema;
@@ -45,8 +41,8 @@ public final class ExtensionMigrator {
     if (!NAME.matcher(extension).matches()) {
       throw new IllegalArgumentException("extension: '" + extension + "' is not a valid extension name");
     }
-    if (schema != null && !IDENTIFIER.matcher(schema).matches()) {
-      throw new IllegalArgumentException("schema: '" + schema + "' is not a plain SQL identifier");
+    if (schema != null) {
+      Identifiers.requirePlain("schema", schema);
     }
   }
 
@@ -99,9 +95,7 @@ public final class ExtensionMigrator {
   }
 
   private int migrateIn(Connection c, int target) throws SQLException {
-    try (Statement st = c.createStatement()) {
-      st.execute(LOCK);
-    }
+    Migrations.lock(c); // the lock Migrator takes too: schema changes never interleave
     String s = resolveSchema(c);
     int current = current(c, s);
     if (current > newestVersion()) {
@@ -111,25 +105,18 @@ public final class ExtensionMigrator {
     if (current == target) {
       return current;
     }
-    String quoted = quote(s);
+    String quoted = Migrations.enterSchema(c, s);
     try (Statement st = c.createStatement()) {
-      st.execute("SET LOCAL search_path TO " + quoted);
-      st.execute("CREATE TABLE IF NOT EXISTS que_java_extensions (\n"
-          + "  name text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())");
-      if (target > current) {
-        for (int v = current + 1; v <= target; v++) {
-          st.execute(load(v, true).replace("@SCHEMA@", quoted));
-        }
-      } else {
-        for (int v = current; v > target; v--) {
-          st.execute(load(v, false).replace("@SCHEMA@", quoted));
-        }
-      }
+      st.execute("""
+          CREATE TABLE IF NOT EXISTS que_java_extensions (
+            name text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())""");
     }
+    Migrations.run(c, quoted, current, target, this::path);
     String sql = target == 0
         ? "DELETE FROM que_java_extensions WHERE name = ?"
-        : "INSERT INTO que_java_extensions (name, version) VALUES (?, ?)\n"
-            + "ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()";
+        : """
+            INSERT INTO que_java_extensions (name, version) VALUES (?, ?)
+            ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()""";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, extension);
       if (target != 0) {
@@ -168,7 +155,7 @@ public final class ExtensionMigrator {
       }
     }
     try (PreparedStatement ps = c.prepareStatement(
-        "SELECT version FROM " + quote(s) + ".que_java_extensions WHERE name = ?")) {
+        "SELECT version FROM " + Identifiers.quote(c, s) + ".que_java_extensions WHERE name = ?")) {
       ps.setString(1, extension);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getInt(1) : 0;
@@ -178,22 +165,5 @@ public final class ExtensionMigrator {
 
   private String path(int version, boolean up) {
     return "/migrations/ext/" + extension + "/" + version + (up ? ".up.sql" : ".down.sql");
-  }
-
-  private String load(int version, boolean up) {
-    String path = path(version, up);
-    try (InputStream in = ExtensionMigrator.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new QueException("migration " + path + " is missing from the class path");
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new QueException("cannot read migration " + path + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** A quoted identifier; the name is either checked against {@link #IDENTIFIER} or read from the catalog. */
-  static String quote(String identifier) {
-    return '"' + identifier.replace("\"", "\"\"") + '"';
   }
 }

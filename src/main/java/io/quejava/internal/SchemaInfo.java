@@ -1,5 +1,6 @@
 package io.quejava.internal;
 
+import io.quejava.Client;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,16 +25,64 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
   /** Highest schema version this release can speak. */
   public static final int NEWEST_SUPPORTED = 7;
 
-  private static final String RESOLVE_SCHEMA =
-      "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
-          + "                 WHERE c.oid = to_regclass('que_jobs')), current_schema())";
+  private static final String RESOLVE_SCHEMA = """
+      SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = to_regclass('que_jobs')), current_schema())""";
 
-  private static final String TABLE =
-      "SELECT t.oid, obj_description(t.oid, 'pg_class')\n"
-          + "FROM (SELECT to_regclass(format('%I.%I', ?::text, 'que_jobs'))::oid AS oid) t";
+  private static final String TABLE = """
+      SELECT t.oid, obj_description(t.oid, 'pg_class')
+      FROM (SELECT to_regclass(format('%I.%I', ?::text, 'que_jobs'))::oid AS oid) t""";
 
   private static final String COLUMNS =
       "SELECT attname FROM pg_attribute WHERE attrelid = ? AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+
+  /** The job id column on schemas 4 to 7. */
+  public static final String ID = "id";
+  /** The job id column on schemas 1 to 3. */
+  public static final String JOB_ID = "job_id";
+
+  /**
+   * A scalar subquery: the job id column ({@value #JOB_ID} or {@value #ID}) of the relation whose oid
+   * is the SQL expression {@code relation} (our own text, never input), or NULL when there is no
+   * such relation. For statements that ask the catalog for more in the same round trip; pass what
+   * they read to {@link #idColumn(String)}.
+   */
+  public static String idColumnProbe(String relation) {
+    return """
+        (SELECT a.attname FROM pg_attribute a
+         WHERE a.attrelid = %s AND a.attname IN ('job_id', 'id') AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attname DESC LIMIT 1)""".formatted(relation);
+  }
+
+  /** {@link #idColumnProbe} of que_jobs where the connection's search_path finds it. */
+  public static final String QUE_JOBS_ID_COLUMN = idColumnProbe("to_regclass('que_jobs')");
+
+  /**
+   * The job id column of que_jobs where the connection's search_path finds it: {@value #JOB_ID} on
+   * schema 3, {@value #ID} on 4 to 7. One query, for extensions that need no more than that.
+   *
+   * @throws QueException when there is no que_jobs table there
+   */
+  public static String idColumn(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + QUE_JOBS_ID_COLUMN);
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return idColumn(rs.getString(1));
+    }
+  }
+
+  /**
+   * What an {@link #idColumnProbe} read, as one of the two constants (so that callers may put it in
+   * SQL: it is never text from the database).
+   *
+   * @throws QueException when the probe found no que_jobs table (NULL)
+   */
+  public static String idColumn(String probed) {
+    if (probed == null) {
+      throw new QueException("there is no que_jobs table on the connection's search_path");
+    }
+    return ID.equals(probed) ? ID : JOB_ID;
+  }
 
   /** Reads que_jobs in {@code schema}, or where the search_path finds it when {@code schema} is null. */
   public static SchemaInfo inspect(Connection c, String schema) throws SQLException {
@@ -139,6 +188,15 @@ public record SchemaInfo(String schema, boolean exists, String comment, List<Str
               + " do not match that version" + (shape == 0 ? "" : " (they look like schema " + shape + ")"));
     }
     return version;
+  }
+
+  /**
+   * The dialect {@code client} speaks, for an extension that must write what the client's own
+   * workers write (a failure's text, with the dialect's limits and format). Rebuilt from the
+   * client's schema and job schema versions, which are all a dialect is made of.
+   */
+  public static Dialect dialectOf(Client client) {
+    return dialectFor(client.schemaVersion(), "que_jobs", client.jobSchemaVersion().orElse(1));
   }
 
   /** The dialect for a version this release speaks, or a clear refusal. */

@@ -6,6 +6,9 @@ import io.quejava.Job;
 import io.quejava.JobInterceptor;
 import io.quejava.RunningJob;
 import io.quejava.UnknownJobClassException;
+import io.quejava.internal.Dialect;
+import io.quejava.internal.ErrorText;
+import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Text;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -57,18 +60,16 @@ import org.slf4j.LoggerFactory;
 public final class DeadLetterInterceptor implements JobInterceptor {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterInterceptor.class);
 
-  /** Que 1.x/2.x's limit on last_error_message. */
-  private static final int MAX_MESSAGE = 500;
-  /** Que 1.x/2.x's limit on last_error_backtrace. */
-  private static final int MAX_BACKTRACE = 10_000;
-
+  /** How the client's workers write a failure: the dead job's text is written the same way. */
+  private final Dialect dialect;
   private final boolean modern;
   private final Integer maxAttempts;
   private final Map<String, Integer> perClass;
   private final boolean countUnknownClasses;
 
   private DeadLetterInterceptor(Builder b) {
-    this.modern = b.client.hasOutcomeColumns();
+    this.dialect = SchemaInfo.dialectOf(b.client);
+    this.modern = dialect.hasOutcomeColumns();
     this.maxAttempts = b.maxAttempts;
     this.perClass = Map.copyOf(b.perClass);
     this.countUnknownClasses = b.countUnknownClasses;
@@ -122,7 +123,9 @@ public final class DeadLetterInterceptor implements JobInterceptor {
       }
       c.setAutoCommit(false);
       try {
-        boolean moved = modern ? expire(c, locked, failure, unknown) : moveToDeadTable(c, locked, failure, unknown, worker);
+        // The text the worker would record: an unknown class by its message alone.
+        ErrorText text = unknown ? dialect.describe(failure.getMessage()) : dialect.describe(failure);
+        boolean moved = modern ? expire(c, locked, text) : moveToDeadTable(c, locked, text, unknown, worker);
         if (!moved) {
           c.rollback();
           log.warn("job {} ({}) changed under its lock; not moved to the dead letters", job.id(), job.jobClass());
@@ -144,13 +147,12 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     }
   }
 
-  private static boolean moveToDeadTable(Connection c, RunningJob locked, Throwable failure, boolean unknown,
+  private static boolean moveToDeadTable(Connection c, RunningJob locked, ErrorText text, boolean unknown,
       String worker) throws SQLException {
     Job job = locked.job();
-    String text = unknown ? Text.stripNul(failure.getMessage()) : Text.classicLastError(failure);
     int rows;
     try (PreparedStatement ps = c.prepareStatement(DeadLetterSql.CLASSIC_BURY)) {
-      ps.setString(1, text);
+      ps.setString(1, text.message());
       ps.setString(2, unknown ? DeadJob.REASON_UNKNOWN_JOB_CLASS : DeadJob.REASON_MAX_ATTEMPTS);
       ps.setString(3, worker == null ? null : Text.stripNul(worker));
       ps.setString(4, job.queue());
@@ -166,23 +168,12 @@ public final class DeadLetterInterceptor implements JobInterceptor {
     return true;
   }
 
-  private static boolean expire(Connection c, RunningJob locked, Throwable failure, boolean unknown)
-      throws SQLException {
+  private static boolean expire(Connection c, RunningJob locked, ErrorText text) throws SQLException {
     Job job = locked.job();
-    String message;
-    String backtrace;
-    if (unknown) {
-      message = Text.truncate(Text.stripNul(failure.getMessage()), MAX_MESSAGE);
-      backtrace = null;
-    } else {
-      String m = failure.getMessage();
-      message = Text.truncate(Text.stripNul(failure.getClass().getName() + ": " + (m == null ? "" : m)), MAX_MESSAGE);
-      backtrace = Text.truncate(Text.stripNul(Text.stackTrace(failure)), MAX_BACKTRACE);
-    }
     int rows;
     try (PreparedStatement ps = c.prepareStatement(DeadLetterSql.MODERN_LAST_ERROR)) {
-      ps.setString(1, message);
-      ps.setString(2, backtrace);
+      ps.setString(1, text.message());
+      ps.setString(2, text.backtrace());
       ps.setLong(3, job.id());
       rows = ps.executeUpdate();
     }

@@ -1,6 +1,8 @@
 package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
+import io.quejava.internal.Params;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
@@ -69,37 +71,41 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
   /** Beats between two sweeps of rows that crashed processes left behind. */
   private static final int SWEEP_EVERY = 12;
 
-  private static final String WRITE =
-      "WITH ended AS (\n"
-          + "  DELETE FROM que_heartbeats h\n"
-          + "  USING unnest(?::bigint[], ?::integer[]) AS e(job_id, backend_pid)\n"
-          + "  WHERE h.job_id = e.job_id AND h.backend_pid = e.backend_pid\n"
-          + "), started AS (\n"
-          + "  INSERT INTO que_heartbeats (job_id, backend_pid, queue, job_class, worker_name, host, os_pid,\n"
-          + "                              started_at, last_beat, beat_interval, progress, timeout)\n"
-          + "  SELECT s.job_id, s.backend_pid, s.queue, s.job_class, s.worker_name, ?, ?, s.started_at::timestamptz,\n"
-          + "         now(), ? * interval '1 microsecond', s.progress, s.timeout_us * interval '1 microsecond'\n"
-          + "  FROM unnest(?::bigint[], ?::integer[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::bigint[])\n"
-          + "       AS s(job_id, backend_pid, queue, job_class, worker_name, started_at, progress, timeout_us)\n"
-          + "  ON CONFLICT (job_id, backend_pid) DO UPDATE\n"
-          + "    SET queue = excluded.queue, job_class = excluded.job_class, worker_name = excluded.worker_name,\n"
-          + "        host = excluded.host, os_pid = excluded.os_pid, started_at = excluded.started_at,\n"
-          + "        last_beat = excluded.last_beat, beat_interval = excluded.beat_interval,\n"
-          + "        progress = excluded.progress, timeout = excluded.timeout\n"
-          + ")\n"
-          + "UPDATE que_heartbeats h\n"
-          + "SET last_beat = now(), progress = b.progress, timeout = b.timeout_us * interval '1 microsecond'\n"
-          + "FROM unnest(?::bigint[], ?::integer[], ?::smallint[], ?::bigint[]) AS b(job_id, backend_pid, progress, timeout_us)\n"
-          + "WHERE h.job_id = b.job_id AND h.backend_pid = b.backend_pid";
+  /**
+   * One write of the writer thread, in three parts, each bound as its own group of parameters (see
+   * {@link #write}): {@code ended}, the attempts whose rows go; {@code started}, this process
+   * ({@code p}) and the attempts whose rows are new; {@code beating}, the attempts whose rows get
+   * {@code last_beat = now()} and their progress. Attempts come as parallel arrays, one a column.
+   */
+  private static final String WRITE = """
+      WITH ended AS (
+        DELETE FROM que_heartbeats h
+        USING unnest(?::bigint[], ?::integer[]) AS e(job_id, backend_pid)
+        WHERE h.job_id = e.job_id AND h.backend_pid = e.backend_pid
+      ), started AS (
+        INSERT INTO que_heartbeats (job_id, backend_pid, queue, job_class, worker_name, host, os_pid,
+                                    started_at, last_beat, beat_interval, progress, timeout)
+        SELECT s.job_id, s.backend_pid, s.queue, s.job_class, s.worker_name, p.host, p.os_pid,
+               s.started_at::timestamptz, now(), p.beat_interval, s.progress, s.timeout_us * interval '1 microsecond'
+        FROM (SELECT ?::text AS host, ?::bigint AS os_pid, ?::bigint * interval '1 microsecond' AS beat_interval) p,
+             unnest(?::bigint[], ?::integer[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::bigint[])
+               AS s(job_id, backend_pid, queue, job_class, worker_name, started_at, progress, timeout_us)
+        ON CONFLICT (job_id, backend_pid) DO UPDATE
+          SET queue = excluded.queue, job_class = excluded.job_class, worker_name = excluded.worker_name,
+              host = excluded.host, os_pid = excluded.os_pid, started_at = excluded.started_at,
+              last_beat = excluded.last_beat, beat_interval = excluded.beat_interval,
+              progress = excluded.progress, timeout = excluded.timeout
+      )
+      UPDATE que_heartbeats h  -- beating
+      SET last_beat = now(), progress = b.progress, timeout = b.timeout_us * interval '1 microsecond'
+      FROM unnest(?::bigint[], ?::integer[], ?::smallint[], ?::bigint[]) AS b(job_id, backend_pid, progress, timeout_us)
+      WHERE h.job_id = b.job_id AND h.backend_pid = b.backend_pid""";
 
   /** Rows whose attempt no session holds any more (a crashed process), once they are stale. */
-  static final String SWEEP =
-      "DELETE FROM que_heartbeats h\n"
-          + "WHERE h.last_beat < now() - 3 * h.beat_interval\n"
-          + "  AND NOT EXISTS (SELECT 1 FROM pg_locks l\n"
-          + "    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.pid = h.backend_pid\n"
-          + "      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
-          + "      AND ((l.classid::bigint << 32) | l.objid::bigint) = h.job_id)";
+  static final String SWEEP = """
+      DELETE FROM que_heartbeats h
+      WHERE h.last_beat < now() - 3 * h.beat_interval
+        AND NOT %s""".formatted(JobLocks.heldBy("h.backend_pid", "h.job_id"));
 
   private final DataSource dataSource;
   private final Duration interval;
@@ -309,62 +315,18 @@ public final class Heartbeats implements JobInterceptor, PoolExtension {
   private void write(Connection c, String host, long osPid, List<Attempt> starts, List<Attempt> ends,
       List<Attempt> beating) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(WRITE)) {
-      int i = 1;
-      Long[] endIds = new Long[ends.size()];
-      Integer[] endPids = new Integer[ends.size()];
-      for (int k = 0; k < ends.size(); k++) {
-        endIds[k] = ends.get(k).jobId;
-        endPids[k] = ends.get(k).backendPid;
-      }
-      ps.setArray(i++, c.createArrayOf("bigint", endIds));
-      ps.setArray(i++, c.createArrayOf("integer", endPids));
-      ps.setString(i++, host);
-      ps.setLong(i++, osPid);
-      ps.setLong(i++, micros(interval));
-      int n = starts.size();
-      Long[] ids = new Long[n];
-      Integer[] pids = new Integer[n];
-      String[] queues = new String[n];
-      String[] classes = new String[n];
-      String[] workers = new String[n];
-      String[] startedAt = new String[n];
-      Short[] progress = new Short[n];
-      Long[] timeouts = new Long[n];
-      for (int k = 0; k < n; k++) {
-        Attempt a = starts.get(k);
-        ids[k] = a.jobId;
-        pids[k] = a.backendPid;
-        queues[k] = a.queue;
-        classes[k] = a.jobClass;
-        workers[k] = a.workerName;
-        startedAt[k] = a.startedAt.toString();
-        progress[k] = a.progress();
-        timeouts[k] = a.timeoutMicros();
-      }
-      ps.setArray(i++, c.createArrayOf("bigint", ids));
-      ps.setArray(i++, c.createArrayOf("integer", pids));
-      ps.setArray(i++, c.createArrayOf("text", queues));
-      ps.setArray(i++, c.createArrayOf("text", classes));
-      ps.setArray(i++, c.createArrayOf("text", workers));
-      ps.setArray(i++, c.createArrayOf("text", startedAt));
-      ps.setArray(i++, c.createArrayOf("smallint", progress));
-      ps.setArray(i++, c.createArrayOf("bigint", timeouts));
-      int m = beating.size();
-      Long[] beatIds = new Long[m];
-      Integer[] beatPids = new Integer[m];
-      Short[] beatProgress = new Short[m];
-      Long[] beatTimeouts = new Long[m];
-      for (int k = 0; k < m; k++) {
-        Attempt a = beating.get(k);
-        beatIds[k] = a.jobId;
-        beatPids[k] = a.backendPid;
-        beatProgress[k] = a.progress();
-        beatTimeouts[k] = a.timeoutMicros();
-      }
-      ps.setArray(i++, c.createArrayOf("bigint", beatIds));
-      ps.setArray(i++, c.createArrayOf("integer", beatPids));
-      ps.setArray(i++, c.createArrayOf("smallint", beatProgress));
-      ps.setArray(i, c.createArrayOf("bigint", beatTimeouts));
+      Params.of(ps)
+          // ended
+          .bigints(ends, a -> a.jobId).integers(ends, a -> a.backendPid)
+          // started: p, then s
+          .text(host).bigint(osPid).bigint(micros(interval))
+          .bigints(starts, a -> a.jobId).integers(starts, a -> a.backendPid)
+          .texts(starts, a -> a.queue).texts(starts, a -> a.jobClass).texts(starts, a -> a.workerName)
+          .texts(starts, a -> a.startedAt.toString()).smallints(starts, Attempt::progress)
+          .bigints(starts, Attempt::timeoutMicros)
+          // beating
+          .bigints(beating, a -> a.jobId).integers(beating, a -> a.backendPid)
+          .smallints(beating, Attempt::progress).bigints(beating, Attempt::timeoutMicros);
       ps.executeUpdate();
       writes.incrementAndGet();
     }

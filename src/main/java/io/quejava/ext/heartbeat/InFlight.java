@@ -1,6 +1,8 @@
 package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
+import io.quejava.internal.SchemaInfo;
 import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -72,62 +74,56 @@ public final class InFlight {
   /** What the catalog says: the id column of que_jobs, and which optional tables exist. */
   record Shape(String idColumn, boolean heartbeats, boolean lockers) {
     static Shape read(Connection c) throws SQLException {
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass('que_jobs')\n"
-              + "          AND a.attname IN ('job_id', 'id') AND a.attnum > 0 AND NOT a.attisdropped\n"
-              + "        ORDER BY a.attname DESC LIMIT 1),\n"
-              + "       to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL");
+      try (PreparedStatement ps = c.prepareStatement("""
+              SELECT %s,
+                to_regclass('que_heartbeats') IS NOT NULL, to_regclass('que_lockers') IS NOT NULL"""
+              .formatted(SchemaInfo.QUE_JOBS_ID_COLUMN));
           ResultSet rs = ps.executeQuery()) {
         rs.next();
-        String id = rs.getString(1);
-        if (id == null) {
-          throw new QueException("there is no que_jobs table on the connection's search_path");
-        }
-        return new Shape(id, rs.getBoolean(2), rs.getBoolean(3));
+        return new Shape(SchemaInfo.idColumn(rs.getString(1)), rs.getBoolean(2), rs.getBoolean(3));
       }
     }
   }
 
   /** The advisory locks of this database in the one-argument (bigint) form, decoded to job ids. */
-  static final String LOCKS =
-      "locks AS MATERIALIZED (\n"
-          + "  SELECT l.pid, ((l.classid::bigint << 32) | l.objid::bigint) AS job_id\n"
-          + "  FROM pg_locks l\n"
-          + "  WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted\n"
-          + "    AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
-          + ")";
+  static final String LOCKS = """
+      locks AS MATERIALIZED (
+        SELECT l.pid, %s AS job_id
+        FROM pg_locks l
+        WHERE %s
+      )""".formatted(JobLocks.JOB_ID, JobLocks.HELD);
 
   /** The hung test, on a que_heartbeats row {@code h}; the one parameter is staleBeats. */
   static final String STALE = "h.last_beat < now() - h.beat_interval * ?";
   static final String OVER_TIMEOUT = "(h.timeout IS NOT NULL AND h.started_at + h.timeout + h.beat_interval < now())";
 
-  private static final String HEARTBEAT_ROWS =
-      "SELECT 'HEARTBEAT' AS source, h.job_id, h.queue, h.job_class, h.backend_pid, h.worker_name, h.host, h.os_pid,\n"
-          + "       h.started_at, h.last_beat, h.progress::integer AS progress,\n"
-          + "       (extract(epoch FROM h.timeout) * 1000000)::bigint AS timeout_us,\n"
-          + "       a.application_name, host(a.client_addr) AS client_addr, a.state, true AS java_holder,\n"
-          + "       " + STALE + " AS stale, " + OVER_TIMEOUT + " AS over_timeout\n"
-          + "FROM que_heartbeats h\n"
-          + "JOIN locks k ON k.pid = h.backend_pid AND k.job_id = h.job_id\n"
-          + "LEFT JOIN pg_stat_activity a ON a.pid = h.backend_pid\n";
+  private static final String HEARTBEAT_ROWS = """
+      SELECT 'HEARTBEAT' AS source, h.job_id, h.queue, h.job_class, h.backend_pid, h.worker_name, h.host, h.os_pid,
+             h.started_at, h.last_beat, h.progress::integer AS progress,
+             (extract(epoch FROM h.timeout) * 1000000)::bigint AS timeout_us,
+             a.application_name, host(a.client_addr) AS client_addr, a.state, true AS java_holder,
+             %s AS stale, %s AS over_timeout
+      FROM que_heartbeats h
+      JOIN locks k ON k.pid = h.backend_pid AND k.job_id = h.job_id
+      LEFT JOIN pg_stat_activity a ON a.pid = h.backend_pid
+      """.formatted(STALE, OVER_TIMEOUT);
 
-  /** Lock-only rows; {@code %1$s} is the id column, %2$s/%3$s the que_lockers parts, %4$s the heartbeat parts. */
-  private static final String LOCK_ROWS =
-      "SELECT 'ADVISORY_LOCK', j.%1$s, j.queue, j.job_class, k.pid, NULL::text, %2$s,\n"
-          + "       NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::bigint,\n"
-          + "       a.application_name, host(a.client_addr), a.state, %4$s, false, false\n"
-          + "FROM locks k\n"
-          + "JOIN que_jobs j ON j.%1$s = k.job_id\n"
-          + "LEFT JOIN pg_stat_activity a ON a.pid = k.pid\n"
-          + "%3$s"
-          + "%5$s";
+  /** Lock-only rows; {@code %1$s} is the id column, %2$s/%3$s the que_lockers parts, %4$s/%5$s the heartbeat parts. */
+  private static final String LOCK_ROWS = """
+      SELECT 'ADVISORY_LOCK', j.%1$s, j.queue, j.job_class, k.pid, NULL::text, %2$s,
+             NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::bigint,
+             a.application_name, host(a.client_addr), a.state, %4$s, false, false
+      FROM locks k
+      JOIN que_jobs j ON j.%1$s = k.job_id
+      LEFT JOIN pg_stat_activity a ON a.pid = k.pid
+      %3$s%5$s""";
 
   static List<InFlightJob> list(Connection c, int staleBeats, boolean hungHeartbeatsOnly) throws SQLException {
     Shape shape = Shape.read(c);
     if (!shape.heartbeats() && hungHeartbeatsOnly) {
       return List.of();
     }
-    String id = shape.idColumn().equals("id") ? "id" : "job_id"; // one of two known names, never input
+    String id = shape.idColumn(); // one of two known names, never input
     StringBuilder sql = new StringBuilder("WITH ").append(LOCKS).append("\n");
     boolean heartbeats = shape.heartbeats();
     if (heartbeats) {

@@ -1,6 +1,7 @@
 package io.quejava.ext.heartbeat;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
 import io.quejava.WorkerPool;
@@ -50,15 +51,12 @@ public final class Rescuer implements PoolExtension {
   public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
 
   /** Signals the backend only if the heartbeat still says hung and the lock is still held. */
-  private static final String TERMINATE =
-      "SELECT pg_terminate_backend(h.backend_pid)\n"
-          + "FROM que_heartbeats h\n"
-          + "WHERE h.job_id = ? AND h.backend_pid = ? AND h.backend_pid <> pg_backend_pid()\n"
-          + "  AND (" + InFlight.STALE + " OR " + InFlight.OVER_TIMEOUT + ")\n"
-          + "  AND EXISTS (SELECT 1 FROM pg_locks l\n"
-          + "    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.pid = h.backend_pid\n"
-          + "      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
-          + "      AND ((l.classid::bigint << 32) | l.objid::bigint) = h.job_id)";
+  private static final String TERMINATE = """
+      SELECT pg_terminate_backend(h.backend_pid)
+      FROM que_heartbeats h
+      WHERE h.job_id = ? AND h.backend_pid = ? AND h.backend_pid <> pg_backend_pid()
+        AND (%s OR %s)
+        AND %s""".formatted(InFlight.STALE, InFlight.OVER_TIMEOUT, JobLocks.heldBy("h.backend_pid", "h.job_id"));
 
   private final DataSource dataSource;
   private final int staleBeats;

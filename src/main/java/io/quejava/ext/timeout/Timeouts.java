@@ -1,6 +1,7 @@
 package io.quejava.ext.timeout;
 
 import io.quejava.internal.Args;
+import io.quejava.internal.SchemaInfo;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobContext;
@@ -171,11 +172,15 @@ public final class Timeouts implements JobInterceptor {
    */
   public static int purge(DataSource dataSource) {
     try (Connection c = dataSource.getConnection()) {
-      boolean modern = "id".equals(idColumn(c));
+      boolean modern = SchemaInfo.ID.equals(SchemaInfo.idColumn(c));
       String sql = modern
-          ? "DELETE FROM que_job_timeouts t WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.id = t.job_id"
-              + " AND j.finished_at IS NULL AND j.expired_at IS NULL)"
-          : "DELETE FROM que_job_timeouts t WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.job_id = t.job_id)";
+          ? """
+              DELETE FROM que_job_timeouts t
+              WHERE NOT EXISTS (SELECT 1 FROM que_jobs j
+                                WHERE j.id = t.job_id AND j.finished_at IS NULL AND j.expired_at IS NULL)"""
+          : """
+              DELETE FROM que_job_timeouts t
+              WHERE NOT EXISTS (SELECT 1 FROM que_jobs j WHERE j.job_id = t.job_id)""";
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         return ps.executeUpdate();
       }
@@ -359,19 +364,6 @@ public final class Timeouts implements JobInterceptor {
       return (ms / 1000) + " s";
     }
     return java.math.BigDecimal.valueOf(ms, 3).stripTrailingZeros().toPlainString() + " s";
-  }
-
-  /** job_id (schema 3) or id (schema 4-7), read from the catalog. */
-  static String idColumn(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass('que_jobs')"
-            + " AND a.attname IN ('job_id', 'id') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname DESC LIMIT 1");
-        ResultSet rs = ps.executeQuery()) {
-      if (!rs.next()) {
-        throw new QueException("there is no que_jobs table on the connection's search_path");
-      }
-      return rs.getString(1);
-    }
   }
 
   @Override
