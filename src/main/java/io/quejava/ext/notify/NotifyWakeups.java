@@ -1,5 +1,6 @@
 package io.quejava.ext.notify;
 
+import io.quejava.internal.SchemaInfo;
 import io.quejava.internal.Args;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -613,14 +614,12 @@ public final class NotifyWakeups implements PoolExtension {
    * configuration error; missing later (uninstalled while running) keeps the last known channel.
    */
   private void readInstallation(Connection c) throws SQLException {
-    String sql = "SELECT n.nspname, encode(t.tgargs, 'escape'),\n"
-        + "  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attname IN ('job_id', 'id')\n"
-        + "     AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attname DESC LIMIT 1),\n"
-        + "  pg_backend_pid()\n"
-        + "FROM (SELECT to_regclass('que_jobs') AS oid) r\n"
-        + "LEFT JOIN pg_class k ON k.oid = r.oid\n"
-        + "LEFT JOIN pg_namespace n ON n.oid = k.relnamespace\n"
-        + "LEFT JOIN pg_trigger t ON t.tgrelid = r.oid AND t.tgname = ?";
+    String sql = """
+        SELECT n.nspname, encode(t.tgargs, 'escape'), %s, pg_backend_pid()
+        FROM (SELECT to_regclass('que_jobs') AS oid) r
+        LEFT JOIN pg_class k ON k.oid = r.oid
+        LEFT JOIN pg_namespace n ON n.oid = k.relnamespace
+        LEFT JOIN pg_trigger t ON t.tgrelid = r.oid AND t.tgname = ?""".formatted(SchemaInfo.idColumnProbe("r.oid"));
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, TRIGGER);
       try (ResultSet rs = ps.executeQuery()) {
