@@ -73,6 +73,62 @@ public final class ModernDialect implements Dialect {
     this(schemaVersion, jobSchemaVersion, false);
   }
 
+  // The INSERTs, one per shape of the table. Parameters, in order: queue, priority, run_at (NULL for
+  // the database's now()), job_class, args, data, then kwargs (6-7) and job_schema_version (5-7).
+  private static final String INSERT_4 = """
+      INSERT INTO que_jobs (queue, priority, run_at, job_class, args, data)
+      VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb)
+      RETURNING id, run_at""";
+  private static final String INSERT_5 = """
+      INSERT INTO que_jobs (queue, priority, run_at, job_class, args, data, job_schema_version)
+      VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb, ?::integer)
+      RETURNING id, run_at""";
+  private static final String INSERT_6_7 = """
+      INSERT INTO que_jobs (queue, priority, run_at, job_class, args, data, kwargs, job_schema_version)
+      VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::integer)
+      RETURNING id, run_at""";
+
+  // The batch INSERTs: one array per column (see Inserts), ids drawn per input row in a materialised
+  // CTE and tied to its position n, so each returned id belongs to its job whatever the insert order.
+  // Parameters: the arrays queue, priority, run_at, job_class, args, data, then kwargs (6-7), then the
+  // one job_schema_version (5-7).
+  private static final String INSERT_ALL_4 = """
+      WITH b AS MATERIALIZED (
+        SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'id')::regclass)) AS id, u.queue,
+               u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,
+               u.job_class, u.args::jsonb AS args, u.data::jsonb AS data
+        FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[])
+             WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, data, n)
+      ), ins AS (
+        INSERT INTO que_jobs (id, queue, priority, run_at, job_class, args, data)
+        SELECT id, queue, priority, run_at, job_class, args, data FROM b ORDER BY n
+      )
+      SELECT n, id, run_at FROM b""";
+  private static final String INSERT_ALL_5 = """
+      WITH b AS MATERIALIZED (
+        SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'id')::regclass)) AS id, u.queue,
+               u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,
+               u.job_class, u.args::jsonb AS args, u.data::jsonb AS data
+        FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[])
+             WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, data, n)
+      ), ins AS (
+        INSERT INTO que_jobs (id, queue, priority, run_at, job_class, args, data, job_schema_version)
+        SELECT id, queue, priority, run_at, job_class, args, data, ?::integer FROM b ORDER BY n
+      )
+      SELECT n, id, run_at FROM b""";
+  private static final String INSERT_ALL_6_7 = """
+      WITH b AS MATERIALIZED (
+        SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'id')::regclass)) AS id, u.queue,
+               u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,
+               u.job_class, u.args::jsonb AS args, u.data::jsonb AS data, u.kwargs::jsonb AS kwargs
+        FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+             WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, data, kwargs, n)
+      ), ins AS (
+        INSERT INTO que_jobs (id, queue, priority, run_at, job_class, args, data, kwargs, job_schema_version)
+        SELECT id, queue, priority, run_at, job_class, args, data, kwargs, ?::integer FROM b ORDER BY n
+      )
+      SELECT n, id, run_at FROM b""";
+
   /**
    * @param schemaVersion 4 to 7
    * @param jobSchemaVersion 1 or 2 on schema 6/7 (ignored below: schema 5 only knows 1, schema 4 none)
@@ -95,28 +151,8 @@ public final class ModernDialect implements Dialect {
     this.columns = "id, queue, priority, run_at, job_class, args, error_count, last_error_message, "
         + "last_error_backtrace, data" + (hasKwargs ? ", kwargs" : "") + (hasJsv ? ", job_schema_version" : "");
 
-    String insertColumns = "queue, priority, run_at, job_class, args, data"
-        + (hasKwargs ? ", kwargs" : "") + (hasJsv ? ", job_schema_version" : "");
-    this.insert = "INSERT INTO que_jobs (" + insertColumns + ")\n"
-        + "VALUES (?, ?::smallint, coalesce(?::timestamptz, now()), ?, ?::jsonb, ?::jsonb"
-        + (hasKwargs ? ", ?::jsonb" : "") + (hasJsv ? ", ?::integer" : "") + ")\n"
-        + "RETURNING id, run_at";
-    // As the classic batch insert: ids drawn per input row in a materialised CTE, tied to position n.
-    this.insertAll = "WITH b AS MATERIALIZED (\n"
-        + "  SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', 'id')::regclass)) AS id, u.queue,\n"
-        + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
-        + "         u.job_class, u.args::jsonb AS args, u.data::jsonb AS data"
-        + (hasKwargs ? ", u.kwargs::jsonb AS kwargs" : "") + "\n"
-        + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[]"
-        + (hasKwargs ? ", ?::text[]" : "") + ")\n"
-        + "       WITH ORDINALITY AS u(queue, priority, run_at, job_class, args, data"
-        + (hasKwargs ? ", kwargs" : "") + ", n)\n"
-        + "), ins AS (\n"
-        + "  INSERT INTO que_jobs (id, " + insertColumns + ")\n"
-        + "  SELECT id, queue, priority, run_at, job_class, args, data" + (hasKwargs ? ", kwargs" : "")
-        + (hasJsv ? ", ?::integer" : "") + " FROM b ORDER BY n\n"
-        + ")\n"
-        + "SELECT n, id, run_at FROM b";
+    this.insert = schemaVersion == 4 ? INSERT_4 : schemaVersion == 5 ? INSERT_5 : INSERT_6_7;
+    this.insertAll = schemaVersion == 4 ? INSERT_ALL_4 : schemaVersion == 5 ? INSERT_ALL_5 : INSERT_ALL_6_7;
 
     // The walk (see LockWalk): one probe of que_poll_idx per step, one lock call per row visited.
     this.lockWalk = LockWalk.sql("id",
