@@ -1,9 +1,9 @@
 package io.quejava;
 
-import io.quejava.internal.Args;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.quejava.internal.JobRow;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quejava.internal.Args;
+import io.quejava.internal.JobRow;
 import io.quejava.internal.Json;
 import io.quejava.internal.RecordArgs;
 import java.time.Instant;

@@ -1,9 +1,9 @@
 package io.quejava.ext;
 
+import io.quejava.QueException;
 import io.quejava.internal.Args;
 import io.quejava.internal.Identifiers;
 import io.quejava.internal.Migrations;
-import io.quejava.QueException;
 import io.quejava.internal.Tx;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

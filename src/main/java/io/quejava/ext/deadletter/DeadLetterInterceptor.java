@@ -1,11 +1,11 @@
 package io.quejava.ext.deadletter;
 
-import io.quejava.internal.Args;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobInterceptor;
 import io.quejava.RunningJob;
 import io.quejava.UnknownJobClassException;
+import io.quejava.internal.Args;
 import io.quejava.internal.Dialect;
 import io.quejava.internal.ErrorText;
 import io.quejava.internal.SchemaInfo;

@@ -1,9 +1,9 @@
 package io.quejava.ext.deadletter;
 
-import io.quejava.internal.Args;
 import io.quejava.Client;
-import io.quejava.internal.Tx;
 import io.quejava.ext.ExtensionMigrator;
+import io.quejava.internal.Args;
+import io.quejava.internal.Tx;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

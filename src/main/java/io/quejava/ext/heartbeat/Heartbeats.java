@@ -1,15 +1,15 @@
 package io.quejava.ext.heartbeat;
 
-import io.quejava.internal.Args;
-import io.quejava.internal.JobLocks;
-import io.quejava.internal.Params;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
-import io.quejava.RunningJob;
 import io.quejava.PoolExtension;
+import io.quejava.RunningJob;
 import io.quejava.WorkerPool;
 import io.quejava.ext.ExtensionMigrator;
+import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
+import io.quejava.internal.Params;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,9 +1,9 @@
 package io.quejava.ext.heartbeat;
 
+import io.quejava.QueException;
 import io.quejava.internal.Args;
 import io.quejava.internal.JobLocks;
 import io.quejava.internal.SchemaInfo;
-import io.quejava.QueException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,10 +1,10 @@
 package io.quejava.ext.heartbeat;
 
-import io.quejava.internal.Args;
-import io.quejava.internal.JobLocks;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
 import io.quejava.WorkerPool;
+import io.quejava.internal.Args;
+import io.quejava.internal.JobLocks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,13 +1,13 @@
 package io.quejava.ext.notify;
 
-import io.quejava.internal.SchemaInfo;
-import io.quejava.internal.Args;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
 import io.quejava.WorkerPool;
 import io.quejava.ext.ExtensionMigrator;
+import io.quejava.internal.Args;
+import io.quejava.internal.SchemaInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.OptionalInt;
-import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -110,24 +109,18 @@ public final class NotifyWakeups implements PoolExtension {
 
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** A wake for a job due later is this much after its run_at (plus the clock reading's error). */
-  private static final long SCHEDULE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
   private final DataSource dataSource;
   private final Duration minReconnectDelay;
   private final Duration maxReconnectDelay;
   private final Duration healthCheckInterval;
-  private final int maxScheduledWakes;
-  private final long followUpNanos;
   private final long stopAskingNanos;
-  /** When the pending follow-up wake fires (System.nanoTime), or 0 when none is pending. */
-  private long followUpAt;
+  /** When to wake the pool (no I/O); only the listener thread touches it. */
+  private final WakeScheduler wakes;
 
   private final AtomicLong notifications = new AtomicLong();
   private final AtomicLong wakeups = new AtomicLong();
   private final AtomicLong reconnects = new AtomicLong();
-  /** Wake-up deadlines (System.nanoTime) for jobs due later; only the listener thread touches it. */
-  private final TreeSet<Long> scheduled = new TreeSet<>();
 
   private WorkerPool pool;
   private java.util.Set<String> queues = java.util.Set.of();
@@ -138,9 +131,6 @@ public final class NotifyWakeups implements PoolExtension {
   private volatile int backendPid;
   private volatile String channel;
   private volatile String schema;
-  /** Database clock minus this JVM's clock, and the round trip it was read with, in nanoseconds. */
-  private long clockOffsetNanos;
-  private long clockErrorNanos;
   /** A connection opened and listening by {@link #start}, handed to the thread. */
   private Connection handover;
 
@@ -160,8 +150,7 @@ public final class NotifyWakeups implements PoolExtension {
     this.minReconnectDelay = b.minReconnectDelay;
     this.maxReconnectDelay = b.maxReconnectDelay;
     this.healthCheckInterval = b.healthCheckInterval;
-    this.maxScheduledWakes = b.maxScheduledWakes;
-    this.followUpNanos = b.followUpWake.toNanos();
+    this.wakes = new WakeScheduler(b.maxScheduledWakes, b.followUpWake);
     this.stopAskingNanos = b.stopAskingAfter.toNanos();
   }
 
@@ -667,8 +656,7 @@ public final class NotifyWakeups implements PoolExtension {
       }
       long rtt = System.nanoTime() - before;
       Instant jvmMid = jvmBefore.plusNanos(rtt / 2);
-      clockOffsetNanos = Duration.between(jvmMid, db.toInstant()).toNanos();
-      clockErrorNanos = rtt / 2;
+      wakes.clock(Duration.between(jvmMid, db.toInstant()).toNanos(), rtt / 2);
     }
   }
 
@@ -680,10 +668,7 @@ public final class NotifyWakeups implements PoolExtension {
     while (running) {
       long now = System.nanoTime();
       fireDue(now);
-      long until = lastHeard + checkEvery;
-      if (!scheduled.isEmpty()) {
-        until = Math.min(until, scheduled.first());
-      }
+      long until = wakes.nextDeadline(lastHeard + checkEvery);
       int waitMs = (int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(until - now + 999_999)));
       PGNotification[] received = pg.getNotifications(waitMs);
       now = System.nanoTime();
@@ -717,51 +702,19 @@ public final class NotifyWakeups implements PoolExtension {
       if (m.queue() != null && !queues.contains(m.queue())) {
         continue;
       }
-      if (m.runAt() == null) {
-        wake = true;
-        continue;
-      }
-      long dueIn = Duration.between(Instant.now().plusNanos(clockOffsetNanos), m.runAt()).toNanos();
-      if (dueIn <= 0) {
-        wake = true;
-      } else {
-        schedule(now + dueIn + SCHEDULE_MARGIN_NANOS + clockErrorNanos);
-      }
+      wake |= wakes.announced(m.runAt(), now, Instant.now());
     }
     if (wake) {
       wakeOne();
       // WorkerPool.wakeOne() wakes an idle worker only. A worker in the middle of a walk that
       // started before this job committed is not idle, misses the job, and then sleeps a whole wake
-      // interval; if no other worker was idle, nobody took the job. One more wake a moment later
-      // (one at a time, however many messages come) reaches that worker once it sleeps.
-      if (followUpNanos > 0 && (followUpAt == 0 || followUpAt - now < 0)) {
-        followUpAt = now + followUpNanos;
-        scheduled.add(followUpAt);
-      }
+      // interval; the follow-up wake a moment later reaches it once it sleeps.
+      wakes.woke(now);
     }
-  }
-
-  private void schedule(long deadline) {
-    if (maxScheduledWakes == 0) {
-      return;
-    }
-    if (scheduled.size() >= maxScheduledWakes) {
-      Long last = scheduled.last();
-      if (deadline >= last) {
-        return; // polling will find it
-      }
-      scheduled.remove(last);
-    }
-    scheduled.add(deadline);
   }
 
   private void fireDue(long now) {
-    boolean due = false;
-    while (!scheduled.isEmpty() && scheduled.first() - now <= 0) {
-      scheduled.pollFirst();
-      due = true;
-    }
-    if (due) {
+    if (wakes.takeDue(now)) {
       wakeOne();
     }
   }
@@ -775,7 +728,7 @@ public final class NotifyWakeups implements PoolExtension {
       if (now - end >= 0) {
         return;
       }
-      long until = scheduled.isEmpty() ? end : Math.min(end, scheduled.first());
+      long until = wakes.nextDeadline(end);
       LockSupport.parkNanos(Math.max(1, until - now));
     }
   }

@@ -1,11 +1,11 @@
 package io.quejava.ext.schedule;
 
-import io.quejava.internal.Args;
-import io.quejava.internal.Tx;
 import io.quejava.Client;
 import io.quejava.PoolExtension;
 import io.quejava.QueException;
 import io.quejava.WorkerPool;
+import io.quejava.internal.Args;
+import io.quejava.internal.Tx;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,8 +1,8 @@
 package io.quejava.ext.schedule;
 
+import io.quejava.ext.ExtensionMigrator;
 import io.quejava.internal.Args;
 import io.quejava.internal.Tx;
-import io.quejava.ext.ExtensionMigrator;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,15 +1,15 @@
 package io.quejava.ext.timeout;
 
-import io.quejava.internal.Args;
-import io.quejava.internal.SchemaInfo;
 import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.JobContext;
 import io.quejava.JobInterceptor;
-import io.quejava.RunningJob;
 import io.quejava.NewJob;
 import io.quejava.QueException;
+import io.quejava.RunningJob;
 import io.quejava.ext.ExtensionMigrator;
+import io.quejava.internal.Args;
+import io.quejava.internal.SchemaInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
