@@ -67,13 +67,14 @@ public final class HeartbeatsExample {
     List<InFlightJob> seen;
     try (LockedJob byHand = client.lockJob(BY_HAND).orElseThrow()) {   // as a Ruby or Go worker holds a job: no heartbeat
       seen = Examples.poll(() -> inFlight(dataSource, ours),
-          jobs -> jobs.size() == 2 && jobs.stream().anyMatch(j -> Integer.valueOf(40).equals(j.progress())),
+          jobs -> jobs.size() == 2 && jobs.stream().anyMatch(j -> j.progress().equals(java.util.OptionalInt.of(40))),
           Duration.ofSeconds(10));
       for (InFlightJob j : seen) {
         out.println("in flight: job " + j.jobId() + " " + j.jobClass() + " from " + j.source() + ", lock held by backend "
             + j.backendPid() + (j.source() == InFlightJob.Source.HEARTBEAT
-                ? ", worker " + j.workerName() + " on " + j.host() + " (pid " + j.osPid() + "), progress " + j.progress()
-                    + "%, last beat " + j.lastBeat()
+                ? ", worker " + j.workerName().orElse("?") + " on " + j.host().orElse("?") + " (pid "
+                    + j.osPid().orElse(0) + "), progress " + j.progress().orElse(-1) + "%, last beat "
+                    + j.lastBeat().map(Object::toString).orElse("?")
                 : ", no heartbeat")
             + ", hung: " + j.hung());
       }
@@ -86,7 +87,7 @@ public final class HeartbeatsExample {
 
     return running && clean && pool.jobsWorked() == 1 && after.isEmpty() && seen.size() == 2
         && seen.stream().anyMatch(j -> j.jobId() == report.id() && j.source() == InFlightJob.Source.HEARTBEAT
-            && Integer.valueOf(40).equals(j.progress()) && !j.hung())
+            && j.progress().equals(java.util.OptionalInt.of(40)) && !j.hung())
         && seen.stream().anyMatch(j -> j.jobId() == other.id() && j.source() == InFlightJob.Source.ADVISORY_LOCK);
   }
 

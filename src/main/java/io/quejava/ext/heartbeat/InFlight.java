@@ -9,6 +9,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.OptionalInt;
+import java.util.Optional;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -174,15 +177,15 @@ public final class InFlight {
         rs.getString(3),
         rs.getString(4),
         rs.getInt(5),
-        rs.getString(6),
-        rs.getString(7),
-        osPid == null ? null : osPid.longValue(),
-        started == null ? null : started.toInstant(),
-        beat == null ? null : beat.toInstant(),
-        progress == null ? null : progress.intValue(),
-        timeoutUs == null ? null : Duration.ofNanos(timeoutUs.longValue() * 1000L),
-        rs.getString(13),
-        rs.getString(14),
+        Optional.ofNullable(rs.getString(6)),
+        Optional.ofNullable(rs.getString(7)),
+        osPid == null ? OptionalLong.empty() : OptionalLong.of(osPid.longValue()),
+        Optional.ofNullable(started).map(OffsetDateTime::toInstant),
+        Optional.ofNullable(beat).map(OffsetDateTime::toInstant),
+        progress == null ? OptionalInt.empty() : OptionalInt.of(progress.intValue()),
+        Optional.ofNullable(timeoutUs).map(us -> Duration.ofNanos(us.longValue() * 1000L)),
+        Optional.ofNullable(rs.getString(13)),
+        Optional.ofNullable(rs.getString(14)),
         rs.getString(15),
         rs.getBoolean(16),
         rs.getBoolean(17),

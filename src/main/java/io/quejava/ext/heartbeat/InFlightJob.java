@@ -2,6 +2,9 @@ package io.quejava.ext.heartbeat;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * One job running now, as {@link InFlight#list} found it.
@@ -11,7 +14,7 @@ import java.time.Instant;
  * field is filled in, and it can be {@link #hung()}. An {@link Source#ADVISORY_LOCK} job is known only
  * from its lock: a Ruby or Go worker, or a Java worker without heartbeats (or one that locked the job
  * ahead in a batch and has not started it: {@link #javaHolder()}). Worker, start, beat, progress and
- * timeout are then null; on schema 4-7 the host and pid of a Ruby locker come from que_lockers. Such
+ * timeout are then empty; on schema 4-7 the host and pid of a Ruby locker come from que_lockers. Such
  * jobs are never hung: nothing tells a long job from a stuck one without a heartbeat.
  *
  * @param source where the job was found
@@ -19,15 +22,15 @@ import java.time.Instant;
  * @param queue its queue
  * @param jobClass its class
  * @param backendPid the session holding its advisory lock
- * @param workerName the Java worker (thread name), or null
- * @param host the host of the worker's process (Java), of the Ruby locker (schema 4-7), or null
- * @param osPid the OS pid of that process, or null
- * @param startedAt when the attempt started (by the worker's clock), or null
- * @param lastBeat the last heartbeat (by the database's clock), or null
- * @param progress the last progress the job reported (0-100), or null
- * @param timeout the attempt's timeout (timeout extension), or null
- * @param applicationName the session's application_name (pg_stat_activity), or null if not visible
- * @param clientAddress the session's client address, or null (Unix socket, or not visible)
+ * @param workerName the Java worker (thread name); empty when unknown
+ * @param host the host of the worker's process (Java), of the Ruby locker (schema 4-7); empty when unknown
+ * @param osPid the OS pid of that process; empty when unknown
+ * @param startedAt when the attempt started (by the worker's clock); empty without a heartbeat
+ * @param lastBeat the last heartbeat (by the database's clock); empty without a heartbeat
+ * @param progress the last progress the job reported (0-100); empty when none
+ * @param timeout the attempt's timeout (timeout extension); empty when none
+ * @param applicationName the session's application_name (pg_stat_activity); empty if not visible
+ * @param clientAddress the session's client address; empty (Unix socket, or not visible)
  * @param backendState the session's state ({@code idle}, {@code active}, {@code idle in transaction}, ...)
  * @param javaHolder true when the holding session also runs a job with a heartbeat: a que-java worker
  * @param stale the heartbeat is older than the stale threshold
@@ -39,15 +42,15 @@ public record InFlightJob(
     String queue,
     String jobClass,
     int backendPid,
-    String workerName,
-    String host,
-    Long osPid,
-    Instant startedAt,
-    Instant lastBeat,
-    Integer progress,
-    Duration timeout,
-    String applicationName,
-    String clientAddress,
+    Optional<String> workerName,
+    Optional<String> host,
+    OptionalLong osPid,
+    Optional<Instant> startedAt,
+    Optional<Instant> lastBeat,
+    OptionalInt progress,
+    Optional<Duration> timeout,
+    Optional<String> applicationName,
+    Optional<String> clientAddress,
     String backendState,
     boolean javaHolder,
     boolean stale,
@@ -66,17 +69,20 @@ public record InFlightJob(
     return stale || overTimeout;
   }
 
-  /** Why the job counts as hung, or null when it does not. */
-  public String hungReason() {
+  /** Why the job counts as hung; empty when it does not. */
+  public Optional<String> hungReason() {
+    String beat = lastBeat.map(Instant::toString).orElse("?");
+    String limit = timeout.map(Duration::toString).orElse("?");
     if (stale && overTimeout) {
-      return "heartbeat stale since " + lastBeat + " and running past its timeout of " + timeout;
+      return Optional.of("heartbeat stale since " + beat + " and running past its timeout of " + limit);
     }
     if (stale) {
-      return "heartbeat stale since " + lastBeat;
+      return Optional.of("heartbeat stale since " + beat);
     }
     if (overTimeout) {
-      return "running past its timeout of " + timeout + " (started " + startedAt + ")";
+      return Optional.of("running past its timeout of " + limit + " (started "
+          + startedAt.map(Instant::toString).orElse("?") + ")");
     }
-    return null;
+    return Optional.empty();
   }
 }

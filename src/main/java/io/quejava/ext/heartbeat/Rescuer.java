@@ -101,7 +101,9 @@ public final class Rescuer implements PoolExtension {
           ended.add(j);
           log.warn("ended the session (backend {}) of hung que-java worker {} on {} (pid {}) holding job {} ({}, queue '{}'):"
                   + " {}; PostgreSQL drops its locks and the job runs again",
-              j.backendPid(), j.workerName(), j.host(), j.osPid(), j.jobId(), j.jobClass(), j.queue(), j.hungReason());
+              j.backendPid(), j.workerName().orElse("?"), j.host().orElse("?"),
+              j.osPid().isPresent() ? Long.toString(j.osPid().getAsLong()) : "?", j.jobId(), j.jobClass(), j.queue(),
+              j.hungReason().orElse(""));
         } else if (Boolean.FALSE.equals(done)) {
           log.warn("could not end the session (backend {}) of hung job {} ({}): pg_terminate_backend refused",
               j.backendPid(), j.jobId(), j.jobClass());

@@ -93,7 +93,7 @@ class GoPeerHeartbeatTest {
         InFlightJob goJob = all.stream().filter(j -> j.jobClass().equals("CompatSleep")).findFirst().orElseThrow();
         InFlightJob javaJobRow = all.stream().filter(j -> j.jobId() == javaJob).findFirst().orElseThrow();
         assertEquals(InFlightJob.Source.ADVISORY_LOCK, goJob.source());
-        assertEquals("go-worker", goJob.applicationName());
+        assertEquals(java.util.Optional.of("go-worker"), goJob.applicationName());
         assertFalse(goJob.hung());
         assertFalse(goJob.javaHolder());
         assertEquals(InFlightJob.Source.HEARTBEAT, javaJobRow.source());

@@ -124,10 +124,10 @@ class HeartbeatsTest extends PgTest {
     assertEquals(InFlightJob.Source.HEARTBEAT, j.source());
     assertEquals("Long", j.jobClass());
     assertEquals(ctx.get().backendPid(), j.backendPid());
-    assertEquals(70, j.progress());
+    assertEquals(java.util.OptionalInt.of(70), j.progress());
     assertTrue(j.javaHolder());
     assertFalse(j.hung(), j.toString());
-    assertEquals("que-java-tests", j.applicationName());
+    assertEquals(java.util.Optional.of("que-java-tests"), j.applicationName());
 
     release.countDown();
     Await.until(DEADLINE, "the row to go with the job", () -> rowsFor(id) == 0);
@@ -168,7 +168,7 @@ class HeartbeatsTest extends PgTest {
       InFlightJob hung = only(InFlight.list(ds), id);
       assertEquals(InFlightJob.Source.HEARTBEAT, hung.source());
       assertTrue(hung.hung());
-      assertTrue(hung.hungReason().startsWith("heartbeat stale since"), hung.hungReason());
+      assertTrue(hung.hungReason().orElseThrow().startsWith("heartbeat stale since"), hung.hungReason().toString());
 
       List<InFlightJob> ended = Rescuer.create(ds).rescue();
       assertEquals(1, ended.size(), ended.toString());
@@ -209,7 +209,8 @@ class HeartbeatsTest extends PgTest {
       assertEquals(peerPid, j.backendPid());
       assertFalse(j.javaHolder());
       assertFalse(j.hung());
-      assertEquals(null, j.lastBeat());
+      assertTrue(j.lastBeat().isEmpty());
+      assertTrue(j.workerName().isEmpty() && j.progress().isEmpty() && j.hungReason().isEmpty());
 
       assertTrue(Rescuer.builder(ds).staleBeats(1).build().rescue().isEmpty());
       lock(peer, "SELECT ?", 1L); // still alive
@@ -247,10 +248,10 @@ class HeartbeatsTest extends PgTest {
     Await.until(DEADLINE, "the job to run past its timeout and a beat",
         () -> InFlight.list(ds).stream().anyMatch(j -> j.jobId() == id && j.overTimeout()));
     InFlightJob j = only(InFlight.list(ds), id);
-    assertEquals(Duration.ofMillis(300), j.timeout());
+    assertEquals(java.util.Optional.of(Duration.ofMillis(300)), j.timeout());
     assertFalse(j.stale(), "the writer beats on");
     assertTrue(j.hung());
-    assertTrue(j.hungReason().startsWith("running past its timeout of PT0.3S"), j.hungReason());
+    assertTrue(j.hungReason().orElseThrow().startsWith("running past its timeout of PT0.3S"), j.hungReason().toString());
 
     release.countDown();
     Await.until(DEADLINE, "the job to fail with its timeout", () -> uncheckedCount(
