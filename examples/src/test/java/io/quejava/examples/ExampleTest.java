@@ -48,6 +48,14 @@ class ExampleTest {
   }
 
   @Test
+  void onePoolServesTwoQueuesWithALimitAndIsWokenByNotify() throws Exception {
+    String out = run(MultiQueuePoolExample::run);
+    assertTrue(out.contains("pool on [examples-reports, examples-mailers] (mailers at most 1 worker), listening and idle"), out);
+    assertTrue(out.contains("most mailers at once: 1"), out);
+    assertTrue(out.contains("mail to user4@example.com") && out.contains("report weekly-4"), out);
+  }
+
+  @Test
   void aLockedJobIsResolvedInTheCallersTransactionAndUnlockedOnClose() throws Exception {
     String out = run(LockJobExample::run);
     assertTrue(out.contains("locked job 1: SendInvoice[invoiceId=501, email=ada@example.com]"), out);
