@@ -26,7 +26,8 @@ public final class JobContext {
   private volatile String cancelReason;
   private volatile boolean stopRequested;
   private boolean ended;
-  private final java.util.concurrent.ConcurrentHashMap<Key<?>, Object> attributes = new java.util.concurrent.ConcurrentHashMap<>(4);
+  /** Created on the first {@link #put}: most attempts carry no values. */
+  private volatile java.util.concurrent.ConcurrentHashMap<Key<?>, Object> attributes;
 
   JobContext(Job job, String workerName, int backendPid, Thread thread) {
     this.job = job;
@@ -172,17 +173,31 @@ public final class JobContext {
   /** Attaches {@code value} to this attempt under {@code key} (null removes it). Any thread. */
   public <T> void put(Key<T> key, T value) {
     Args.notNull(key, "key");
+    java.util.concurrent.ConcurrentHashMap<Key<?>, Object> map = attributes;
+    if (map == null) {
+      if (value == null) {
+        return;
+      }
+      synchronized (this) {
+        map = attributes;
+        if (map == null) {
+          map = new java.util.concurrent.ConcurrentHashMap<>(4);
+          attributes = map;
+        }
+      }
+    }
     if (value == null) {
-      attributes.remove(key);
+      map.remove(key);
     } else {
-      attributes.put(key, key.type.cast(value));
+      map.put(key, key.type.cast(value));
     }
   }
 
   /** The value attached under {@code key}; empty when none. Any thread. */
   public <T> java.util.Optional<T> get(Key<T> key) {
     Args.notNull(key, "key");
-    return java.util.Optional.ofNullable(key.type.cast(attributes.get(key)));
+    java.util.concurrent.ConcurrentHashMap<Key<?>, Object> map = attributes;
+    return java.util.Optional.ofNullable(map == null ? null : key.type.cast(map.get(key)));
   }
 
   @Override

@@ -80,8 +80,10 @@ final class JobPipeline {
         log.warn("job not run: its previous attempt ended its database session; recording that failure id={} class={} queue='{}'",
             job.id(), job.jobClass(), job.queue());
       } else {
-        started(new JobEvent.Start(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1,
-            queueWait, workerName));
+        if (!config.listeners().isEmpty()) {
+          started(new JobEvent.Start(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1,
+              queueWait, workerName));
+        }
         try {
           chain(locked, ctx).proceed();
         } catch (Throwable t) {
@@ -106,7 +108,7 @@ final class JobPipeline {
       MDC.remove("que.job_class");
       MDC.remove("que.queue");
     }
-    if (attempt.outcome != null) {
+    if (attempt.outcome != null && !config.listeners().isEmpty()) {
       ended(new JobEvent(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1, attempt.outcome,
           java.util.Optional.ofNullable(attempt.error), Duration.ofNanos(System.nanoTime() - start), queueWait, workerName));
     }
