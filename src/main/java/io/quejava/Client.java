@@ -42,6 +42,7 @@ public final class Client {
   private final String table;
   private final int maxLockAttempts;
   private final com.fasterxml.jackson.databind.ObjectMapper mapper;
+  private final io.quejava.internal.UniqueInsert uniqueInsert;
   /** Test seam: runs between the lock query and the re-check. */
   volatile Consumer<Job> beforeRecheck;
 
@@ -51,6 +52,7 @@ public final class Client {
     this.table = table;
     this.maxLockAttempts = b.maxLockAttempts;
     this.mapper = b.mapper;
+    this.uniqueInsert = new io.quejava.internal.UniqueInsert(dialect);
   }
 
   /** A client with the default settings; reads the schema version now. */
@@ -108,7 +110,7 @@ public final class Client {
   public Job enqueue(NewJob job) {
     Args.notNull(job, "job");
     NewJob rendered = job.render(mapper);
-    return withOwnConnection(c -> new Job(dialect.insert(c, rendered), mapper));
+    return withOwnConnection(c -> insertOne(c, rendered));
   }
 
   /**
@@ -119,7 +121,7 @@ public final class Client {
     Args.notNull(connection, "connection");
     Args.notNull(job, "job");
     try {
-      return new Job(dialect.insert(connection, job.render(mapper)), mapper);
+      return insertOne(connection, job.render(mapper));
     } catch (SQLException e) {
       throw new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e);
     }
@@ -131,7 +133,7 @@ public final class Client {
     if (checked.isEmpty()) {
       return List.of();
     }
-    return withOwnConnection(c -> wrap(dialect.insertAll(c, checked)));
+    return withOwnConnection(c -> insertAll(c, checked));
   }
 
   /** Enqueues all jobs in one statement inside the caller's transaction. */
@@ -142,7 +144,7 @@ public final class Client {
       return List.of();
     }
     try {
-      return wrap(dialect.insertAll(connection, checked));
+      return insertAll(connection, checked);
     } catch (SQLException e) {
       throw new QueException("enqueue of " + checked.size() + " jobs failed: " + e.getMessage(), e);
     }
@@ -351,6 +353,30 @@ public final class Client {
       }
     }
     return copy;
+  }
+
+  /** One rendered job: the plain insert, or for a unique job the claim of its key (see {@link UniqueOptions}). */
+  private Job insertOne(Connection c, NewJob rendered) throws SQLException {
+    if (rendered.unique().isEmpty()) {
+      return new Job(dialect.insert(c, rendered), mapper);
+    }
+    return wrapUnique(uniqueInsert.insert(c, List.of(rendered), false)).get(0);
+  }
+
+  /** A checked batch: one plain statement, or when any job is unique the claim of their keys. */
+  private List<Job> insertAll(Connection c, List<NewJob> checked) throws SQLException {
+    if (checked.stream().noneMatch(j -> j.unique().isPresent())) {
+      return wrap(dialect.insertAll(c, checked));
+    }
+    return wrapUnique(uniqueInsert.insert(c, checked, true));
+  }
+
+  private List<Job> wrapUnique(List<io.quejava.internal.UniqueInsert.Outcome> outcomes) {
+    List<Job> out = new ArrayList<>(outcomes.size());
+    for (io.quejava.internal.UniqueInsert.Outcome o : outcomes) {
+      out.add(new Job(o.row(), mapper, o.duplicate()));
+    }
+    return out;
   }
 
   private List<Job> wrap(List<JobRow> rows) {
