@@ -18,7 +18,7 @@
 -- and Go insert, lock, update and delete exactly as before. Names start with que_java_.
 
 CREATE TABLE que_unique_jobs (
-  unique_key  text        NOT NULL,
+  unique_key  text        COLLATE "C" NOT NULL,
   job_id      bigint      NOT NULL,
   job_class   text        NOT NULL,
   queue       text        NOT NULL,

@@ -63,33 +63,32 @@ public final class UniqueInsert {
     String extraCols = modern ? ", data" + (hasKwargs ? ", kwargs" : "") : "";
     String extraCast = modern ? ", u.data::jsonb AS data" + (hasKwargs ? ", u.kwargs::jsonb AS kwargs" : "") : "";
     String extraArrays = modern ? ", ?::text[]" + (hasKwargs ? ", ?::text[]" : "") : "";
+    // One unnest carries the jobs and their keys: no join between CTEs, whose row estimates would
+    // multiply (and push the plan over jit_above_cost, where JIT compilation costs more than the work).
     this.claim = "WITH b AS MATERIALIZED (\n"
         + "  SELECT u.n, nextval((SELECT pg_get_serial_sequence('que_jobs', '" + id + "')::regclass)) AS id, u.queue,\n"
         + "         u.priority::smallint AS priority, coalesce(u.run_at::timestamptz, now()) AS run_at,\n"
-        + "         u.job_class, u.args::" + jsonType + " AS args" + extraCast + "\n"
-        + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[]" + extraArrays + ")\n"
-        + "       WITH ORDINALITY AS u(queue, priority, run_at, job_class, args" + extraCols + ", n)\n"
-        + "), k AS MATERIALIZED (\n"
-        + "  SELECT u.n, u.unique_key, now() + u.period * interval '1 microsecond' AS expires_at\n"
-        + "  FROM unnest(?::text[], ?::bigint[]) WITH ORDINALITY AS u(unique_key, period, n)\n"
-        + "  WHERE u.unique_key IS NOT NULL\n"
+        + "         u.job_class, u.args::" + jsonType + " AS args" + extraCast + ",\n"
+        + "         u.unique_key COLLATE \"C\" AS unique_key, now() + u.period * interval '1 microsecond' AS expires_at\n"
+        + "  FROM unnest(?::text[], ?::int[], ?::text[], ?::text[], ?::text[]" + extraArrays + ", ?::text[], ?::bigint[])\n"
+        + "       WITH ORDINALITY AS u(queue, priority, run_at, job_class, args" + extraCols + ", unique_key, period, n)\n"
         + "), claimed AS (\n"
         // The first job of each key in the batch claims it; keys in key order, so that two batches
         // claiming the same keys wait for each other instead of deadlocking.
         + "  INSERT INTO que_unique_jobs (unique_key, job_id, job_class, queue, priority, run_at, expires_at)\n"
-        + "  SELECT DISTINCT ON (k.unique_key) k.unique_key, b.id, b.job_class, b.queue, b.priority, b.run_at, k.expires_at\n"
-        + "  FROM k JOIN b USING (n) ORDER BY k.unique_key, k.n\n"
+        + "  SELECT DISTINCT ON (unique_key) unique_key, id, job_class, queue, priority, run_at, expires_at\n"
+        + "  FROM b WHERE unique_key IS NOT NULL ORDER BY unique_key, n\n"
         + "  ON CONFLICT (unique_key) DO NOTHING\n"
         + "  RETURNING job_id\n"
         + "), ins AS (\n"
         + "  INSERT INTO que_jobs (" + id + ", queue, priority, run_at, job_class, args" + extraCols
         + (hasJsv ? ", job_schema_version" : "") + ")\n"
-        + "  SELECT id, queue, priority, run_at, job_class, args" + extraCols + (hasJsv ? ", ?::integer" : "") + " FROM b\n"
-        + "  WHERE NOT EXISTS (SELECT 1 FROM k WHERE k.n = b.n) OR b.id IN (SELECT job_id FROM claimed)\n"
+        + "  SELECT id, queue, priority, run_at, job_class, args" + extraCols + (hasJsv ? ", ?::integer" : "") + "\n"
+        + "  FROM b WHERE unique_key IS NULL OR id IN (SELECT job_id FROM claimed)\n"
         + "  ORDER BY n\n"
         + "  RETURNING " + id + "\n"
         + ")\n"
-        + "SELECT b.n, b.id, b.run_at, b.id IN (SELECT " + id + " FROM ins) FROM b";
+        + "SELECT n, id, run_at, id IN (SELECT " + id + " FROM ins) FROM b";
     this.lookupColumns = modern
         ? "j.id, j.queue, j.priority, j.run_at, j.job_class, j.args, j.error_count, j.last_error_message,"
             + " j.last_error_backtrace, j.data" + (hasKwargs ? ", j.kwargs" : "") + (hasJsv ? ", j.job_schema_version" : "")
@@ -138,7 +137,9 @@ public final class UniqueInsert {
         keys[i] = UniqueKeys.keyOf(job, job.queueOr(defaultQueue));
       }
     }
-    boolean own = c.getAutoCommit();
+    // One job in autocommit needs no transaction: the claim (key and job) is one statement, and the
+    // look at a taken key and a takeover are each safe on their own. A batch is all or none.
+    boolean own = c.getAutoCommit() && (batch || jobs.size() > 1);
     if (own) {
       c.setAutoCommit(false);
     }
