@@ -49,6 +49,7 @@ public final class UniqueInsert {
   private final int schemaVersion;
   private final Integer jobSchemaVersion;
   private final String claim;
+  private final String claimOne;
   private final String lookupColumns;
 
   public UniqueInsert(Dialect dialect) {
@@ -89,6 +90,20 @@ public final class UniqueInsert {
         + "  RETURNING " + id + "\n"
         + ")\n"
         + "SELECT n, id, run_at, id IN (SELECT " + id + " FROM ins) FROM b";
+    // The same for one job with a key, with plain parameters: the common single enqueue. No row back
+    // means the key was taken.
+    this.claimOne = "WITH claimed AS (\n"
+        + "  INSERT INTO que_unique_jobs (unique_key, job_id, job_class, queue, priority, run_at, expires_at)\n"
+        + "  VALUES (?, nextval((SELECT pg_get_serial_sequence('que_jobs', '" + id + "')::regclass)), ?, ?, ?::smallint,\n"
+        + "          coalesce(?::timestamptz, now()), now() + ?::bigint * interval '1 microsecond')\n"
+        + "  ON CONFLICT (unique_key) DO NOTHING\n"
+        + "  RETURNING job_id, job_class, queue, priority, run_at\n"
+        + ")\n"
+        + "INSERT INTO que_jobs (" + id + ", queue, priority, run_at, job_class, args" + extraCols
+        + (hasJsv ? ", job_schema_version" : "") + ")\n"
+        + "SELECT job_id, queue, priority, run_at, job_class, ?::" + jsonType
+        + (modern ? ", ?::jsonb" + (hasKwargs ? ", ?::jsonb" : "") : "") + (hasJsv ? ", ?::integer" : "") + " FROM claimed\n"
+        + "RETURNING " + id + ", run_at";
     this.lookupColumns = modern
         ? "j.id, j.queue, j.priority, j.run_at, j.job_class, j.args, j.error_count, j.last_error_message,"
             + " j.last_error_backtrace, j.data" + (hasKwargs ? ", j.kwargs" : "") + (hasJsv ? ", j.job_schema_version" : "")
@@ -305,6 +320,9 @@ public final class UniqueInsert {
   }
 
   private List<ClaimRow> claim(Connection c, List<NewJob> jobs, String[] keys, Long[] periods) throws SQLException {
+    if (jobs.size() == 1 && keys[0] != null) {
+      return List.of(claimOne(c, jobs.get(0), keys[0], periods[0]));
+    }
     List<Array> arrays = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(claim)) {
       arrays.addAll(Inserts.bind(c, ps, jobs, dialect.defaultQueue(),
@@ -328,6 +346,42 @@ public final class UniqueInsert {
       return List.of(rows);
     } finally {
       Inserts.free(arrays);
+    }
+  }
+
+  private ClaimRow claimOne(Connection c, NewJob job, String key, Long period) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(claimOne)) {
+      int i = 1;
+      ps.setString(i++, key);
+      ps.setString(i++, job.jobClass());
+      ps.setString(i++, job.queueOr(dialect.defaultQueue()));
+      ps.setInt(i++, job.priority());
+      if (job.runAt().isEmpty()) {
+        ps.setNull(i++, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+      } else {
+        ps.setObject(i++, OffsetDateTime.ofInstant(job.runAt().get(), java.time.ZoneOffset.UTC));
+      }
+      if (period == null) {
+        ps.setNull(i++, java.sql.Types.BIGINT);
+      } else {
+        ps.setLong(i++, period);
+      }
+      ps.setString(i++, job.argsJson());
+      if (modern) {
+        ps.setString(i++, job.dataJson());
+        if (schemaVersion >= 6) {
+          ps.setString(i++, job.kwargsJson().orElse("{}"));
+        }
+      }
+      if (jobSchemaVersion != null) {
+        ps.setInt(i, jobSchemaVersion);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return new ClaimRow(rs.getLong(1), rs.getObject(2, OffsetDateTime.class), true);
+        }
+        return new ClaimRow(0, null, false);
+      }
     }
   }
 

@@ -44,6 +44,8 @@ final class UniqueEnqueueBench {
       ctx.report.row("enqueue unique, every call a duplicate, " + what, "jobs/s", Cell.of(sums[4] / sums[5]),
           Cell.na("n/a (que-go has none)"), plain);
     }
+    Bench.progress("unique enqueue: warming up enqueueAll of unique jobs (untimed)");
+    EnqueueBench.javaBatch(ctx, (call, i) -> NewJob.of(JavaDrain.NOOP, -1 - call, i).unique(BY_ARGS), true);
     Bench.progress("unique enqueue: enqueueAll of " + EnqueueBench.BATCH + " new keys");
     double batchFresh = EnqueueBench.javaBatch(ctx, (call, i) -> NewJob.of(JavaDrain.NOOP, call, i).unique(BY_ARGS), false);
     Bench.progress("unique enqueue: enqueueAll of " + EnqueueBench.BATCH + " duplicates of queued jobs");
