@@ -106,7 +106,11 @@ public final class Client {
     return enqueue(NewJob.of(jobClass, args));
   }
 
-  /** Enqueues one job on a connection of its own, committed when this returns. */
+  /**
+   * Enqueues one job on a connection of its own, committed when this returns. For a unique job
+   * ({@link NewJob#unique}) whose key a counted job holds, inserts nothing and returns that job with
+   * {@link Job#isDuplicate()} true.
+   */
   public Job enqueue(NewJob job) {
     Args.notNull(job, "job");
     NewJob rendered = job.render(mapper);
@@ -115,7 +119,8 @@ public final class Client {
 
   /**
    * Enqueues one job on the caller's connection, inside whatever transaction it has open: the job
-   * exists if and only if that transaction commits. The library neither commits nor rolls back.
+   * exists if and only if that transaction commits. The library neither commits nor rolls back. A
+   * unique job's key is claimed in the same transaction: a rollback releases it.
    */
   public Job enqueue(Connection connection, NewJob job) {
     Args.notNull(connection, "connection");
@@ -127,7 +132,11 @@ public final class Client {
     }
   }
 
-  /** Enqueues all jobs in one statement (one round trip) on a connection of its own; all or none. */
+  /**
+   * Enqueues all jobs in one statement (one round trip) on a connection of its own; all or none.
+   * Returns one job per job given, in order; unique jobs whose key is taken come back as the job that
+   * holds it ({@link Job#isDuplicate()}), later jobs of the batch with an earlier one's key as that one.
+   */
   public List<Job> enqueueAll(List<NewJob> jobs) {
     List<NewJob> checked = checkBatch(jobs);
     if (checked.isEmpty()) {
