@@ -128,8 +128,10 @@ public final class UniqueInsert {
     return "SELECT u.unique_key, u.job_id, u.expires_at IS NOT NULL AND u.expires_at <= now() AS lapsed,\n"
         + "  " + running + " AS running, u.error_count > 0 AS failing, u.run_at > now() AS scheduled,\n"
         + "  j." + (modern ? "id" : "job_id") + " IS NOT NULL AS present, " + lookupColumns + "\n"
-        + "FROM que_unique_jobs u LEFT JOIN que_jobs j ON " + join + "\n"
-        + "WHERE u.unique_key = ANY(?::text[])";
+        // A join with the unnested keys, not "= ANY(?)": once the driver prepares the statement, a
+        // generic plan cannot hash a parameter array and would compare every row with every key.
+        + "FROM unnest(?::text[]) AS k(unique_key) JOIN que_unique_jobs u ON u.unique_key = k.unique_key\n"
+        + "LEFT JOIN que_jobs j ON " + join;
   }
 
   /**
