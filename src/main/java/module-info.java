@@ -22,4 +22,5 @@ module io.quejava {
   exports io.quejava.ext.notify;
   exports io.quejava.ext.heartbeat;
   exports io.quejava.ext.timeout;
+  exports io.quejava.ext.unique;
 }

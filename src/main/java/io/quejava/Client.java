@@ -43,6 +43,7 @@ public final class Client {
   private final int maxLockAttempts;
   private final com.fasterxml.jackson.databind.ObjectMapper mapper;
   private final Locker locker;
+  private final io.quejava.internal.UniqueInsert uniqueInsert;
   /** Test seam: runs between the lock query and the re-check. */
   volatile Consumer<Job> beforeRecheck;
 
@@ -53,6 +54,7 @@ public final class Client {
     this.maxLockAttempts = b.maxLockAttempts;
     this.mapper = b.mapper;
     this.locker = new Locker(this, dialect, maxLockAttempts, mapper);
+    this.uniqueInsert = new io.quejava.internal.UniqueInsert(dialect);
   }
 
   /** A client with the default settings; reads the schema version now. */
@@ -106,34 +108,43 @@ public final class Client {
     return enqueue(NewJob.of(jobClass, args));
   }
 
-  /** Enqueues one job on a connection of its own, committed when this returns. */
+  /**
+   * Enqueues one job on a connection of its own, committed when this returns. For a unique job
+   * ({@link NewJob#unique}) whose key a counted job holds, inserts nothing and returns that job with
+   * {@link Job#isDuplicate()} true.
+   */
   public Job enqueue(NewJob job) {
     Args.notNull(job, "job");
     NewJob rendered = job.render(mapper);
-    return withOwnConnection(c -> new Job(dialect.insert(c, rendered), mapper));
+    return withOwnConnection(c -> insertOne(c, rendered));
   }
 
   /**
    * Enqueues one job on the caller's connection, inside whatever transaction it has open: the job
-   * exists if and only if that transaction commits. The library neither commits nor rolls back.
+   * exists if and only if that transaction commits. The library neither commits nor rolls back. A
+   * unique job's key is claimed in the same transaction: a rollback releases it.
    */
   public Job enqueue(Connection connection, NewJob job) {
     Args.notNull(connection, "connection");
     Args.notNull(job, "job");
     try {
-      return new Job(dialect.insert(connection, job.render(mapper)), mapper);
+      return insertOne(connection, job.render(mapper));
     } catch (SQLException e) {
       throw new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e);
     }
   }
 
-  /** Enqueues all jobs in one statement (one round trip) on a connection of its own; all or none. */
+  /**
+   * Enqueues all jobs in one statement (one round trip) on a connection of its own; all or none.
+   * Returns one job per job given, in order; unique jobs whose key is taken come back as the job that
+   * holds it ({@link Job#isDuplicate()}), later jobs of the batch with an earlier one's key as that one.
+   */
   public List<Job> enqueueAll(List<NewJob> jobs) {
     List<NewJob> checked = checkBatch(jobs);
     if (checked.isEmpty()) {
       return List.of();
     }
-    return withOwnConnection(c -> wrap(dialect.insertAll(c, checked)));
+    return withOwnConnection(c -> insertAll(c, checked));
   }
 
   /** Enqueues all jobs in one statement inside the caller's transaction. */
@@ -144,7 +155,7 @@ public final class Client {
       return List.of();
     }
     try {
-      return wrap(dialect.insertAll(connection, checked));
+      return insertAll(connection, checked);
     } catch (SQLException e) {
       throw new QueException("enqueue of " + checked.size() + " jobs failed: " + e.getMessage(), e);
     }
@@ -251,6 +262,30 @@ public final class Client {
       }
     }
     return copy;
+  }
+
+  /** One rendered job: the plain insert, or for a unique job the claim of its key (see {@link UniqueOptions}). */
+  private Job insertOne(Connection c, NewJob rendered) throws SQLException {
+    if (rendered.unique().isEmpty()) {
+      return new Job(dialect.insert(c, rendered), mapper);
+    }
+    return wrapUnique(uniqueInsert.insert(c, List.of(rendered), false)).get(0);
+  }
+
+  /** A checked batch: one plain statement, or when any job is unique the claim of their keys. */
+  private List<Job> insertAll(Connection c, List<NewJob> checked) throws SQLException {
+    if (checked.stream().noneMatch(j -> j.unique().isPresent())) {
+      return wrap(dialect.insertAll(c, checked));
+    }
+    return wrapUnique(uniqueInsert.insert(c, checked, true));
+  }
+
+  private List<Job> wrapUnique(List<io.quejava.internal.UniqueInsert.Outcome> outcomes) {
+    List<Job> out = new ArrayList<>(outcomes.size());
+    for (io.quejava.internal.UniqueInsert.Outcome o : outcomes) {
+      out.add(new Job(o.row(), mapper, o.duplicate()));
+    }
+    return out;
   }
 
   private List<Job> wrap(List<JobRow> rows) {

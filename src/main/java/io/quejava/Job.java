@@ -15,14 +15,29 @@ public final class Job {
   private final JobRow row;
   private final ObjectMapper mapper;
   private volatile JsonNode args;
+  private final boolean duplicate;
 
   Job(JobRow row) {
     this(row, Json.defaultMapper());
   }
 
   Job(JobRow row, ObjectMapper mapper) {
+    this(row, mapper, false);
+  }
+
+  Job(JobRow row, ObjectMapper mapper, boolean duplicate) {
     this.row = row;
     this.mapper = mapper;
+    this.duplicate = duplicate;
+  }
+
+  /**
+   * True when this came back from an enqueue of a unique job ({@link NewJob#unique}) that found the
+   * key held by a job that counts: nothing was inserted, and this is that existing job as it was read
+   * then. False for every job that was inserted, and for jobs read any other way.
+   */
+  public boolean isDuplicate() {
+    return duplicate;
   }
 
   JobRow row() {
@@ -162,6 +177,6 @@ public final class Job {
   @Override
   public String toString() {
     return "Job{id=" + id() + ", class=" + jobClass() + ", queue='" + queue() + "', priority=" + priority()
-        + ", runAt=" + runAt() + ", errorCount=" + errorCount() + "}";
+        + ", runAt=" + runAt() + ", errorCount=" + errorCount() + (duplicate ? ", duplicate" : "") + "}";
   }
 }

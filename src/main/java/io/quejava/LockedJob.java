@@ -260,7 +260,7 @@ public final class LockedJob implements AutoCloseable {
    */
   private Duration policyDelay(int errorCount) {
     try {
-      Duration d = retryPolicy.delay(errorCount);
+      Duration d = retryPolicy.delay(job, errorCount);
       if (d != null && !d.isNegative()) {
         return d;
       }

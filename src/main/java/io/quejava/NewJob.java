@@ -37,12 +37,20 @@ public final class NewJob {
   private final String kwargsJson;
   private final Object kwargsSource;
   private final List<String> tags;
+  /** The uniqueness option, or null (see {@link #unique(UniqueOptions)}). */
+  private final UniqueOptions unique;
 
   /** Most tags a job may carry (Que's limit). */
   public static final int MAX_TAGS = 5;
 
   private NewJob(String jobClass, String argsJson, Object argsSource, String queue, int priority, Instant runAt,
       String kwargsJson, Object kwargsSource, List<String> tags) {
+    this(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, tags, null);
+  }
+
+  private NewJob(String jobClass, String argsJson, Object argsSource, String queue, int priority, Instant runAt,
+      String kwargsJson, Object kwargsSource, List<String> tags, UniqueOptions unique) {
+    this.unique = unique;
     this.jobClass = jobClass;
     this.argsJson = argsJson;
     this.argsSource = argsSource;
@@ -55,7 +63,7 @@ public final class NewJob {
   }
 
   private NewJob with(String queue, int priority, Instant runAt) {
-    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, tags, unique);
   }
 
   /**
@@ -135,7 +143,7 @@ public final class NewJob {
     if (kwargs == null) {
       throw new IllegalArgumentException("kwargs: must not be null");
     }
-    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, new java.util.LinkedHashMap<>(kwargs), tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, new java.util.LinkedHashMap<>(kwargs), tags, unique);
   }
 
   /**
@@ -146,13 +154,13 @@ public final class NewJob {
     if (kwargs == null) {
       throw new IllegalArgumentException("kwargs: must not be null");
     }
-    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, kwargs, tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, null, kwargs, tags, unique);
   }
 
   /** Keyword arguments as JSON text: exactly one JSON object. Schema 6 and 7 only. */
   public NewJob kwargsJson(String kwargsJson) {
     Json.requireObject("kwargs", kwargsJson);
-    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, null, tags);
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, null, tags, unique);
   }
 
   /**
@@ -183,7 +191,7 @@ public final class NewJob {
     if (kwargsSource != null) {
       Json.requireObject("kwargs", kwargs);
     }
-    return new NewJob(jobClass, args, null, queue, priority, runAt, kwargs, null, tags);
+    return new NewJob(jobClass, args, null, queue, priority, runAt, kwargs, null, tags, unique);
   }
 
   /**
@@ -209,7 +217,7 @@ public final class NewJob {
             + " characters, Que allows 100 (98 plain characters plus the quotes)");
       }
     }
-    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, List.of(tags));
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, List.of(tags), unique);
   }
 
   public String jobClass() {
@@ -242,6 +250,22 @@ public final class NewJob {
   /** The kwargs JSON set on this job (written as {@link #argsJson()} is); empty when none was set. */
   public java.util.Optional<String> kwargsJson() {
     return java.util.Optional.ofNullable(kwargsSource == null ? kwargsJson : render(Json.defaultMapper()).kwargsJson);
+  }
+
+  /**
+   * Makes the job unique (needs the {@code unique} extension, {@code io.quejava.ext.unique.UniqueJobs}):
+   * while a job holding the same key counts, enqueueing this one inserts nothing and returns that job
+   * with {@link Job#isDuplicate()} true. The database decides, so concurrent enqueues of one key end
+   * with one job. See {@link UniqueOptions}.
+   */
+  public NewJob unique(UniqueOptions options) {
+    Args.notNull(options, "options");
+    return new NewJob(jobClass, argsJson, argsSource, queue, priority, runAt, kwargsJson, kwargsSource, tags, options);
+  }
+
+  /** The uniqueness option; empty for an ordinary job. */
+  public java.util.Optional<UniqueOptions> unique() {
+    return java.util.Optional.ofNullable(unique);
   }
 
   /** The tags set on this job; empty when none. */

@@ -50,7 +50,7 @@ final class EnqueueBench {
         boolean profile = threads == 1 && round == rounds - 1; // the last slice: the JIT has settled
         Bench.progress("enqueue, " + what + ", slice " + (round + 1) + " of " + rounds);
         prepare(env);
-        double[] j = javaSingle(ctx, env.bench, threads, slice, profile, () -> NewJob.of(JavaDrain.NOOP));
+        double[] j = javaSingle(ctx, env.bench, threads, slice, profile, PLAIN);
         jobs[0] += j[0];
         seconds[0] += j[1];
         if (notify != null) {
@@ -58,7 +58,8 @@ final class EnqueueBench {
             boolean idle = k == 1;
             Bench.progress("enqueue, " + what + ", notify extension, " + (idle ? "idle" : "busy") + " pool listening");
             try (NotifyEnqueue.Running pool = notify.start(idle)) {
-              double[] n = javaSingle(ctx, notify.db, threads, slice, false, NotifyEnqueue.job(idle));
+              Supplier<NewJob> next = NotifyEnqueue.job(idle);
+              double[] n = javaSingle(ctx, notify.db, threads, slice, false, (t, i) -> next.get());
               pool.measured();
               jobs[3 + k] += n[0];
               seconds[3 + k] += n[1];
@@ -114,20 +115,35 @@ final class EnqueueBench {
     Bench.progress("enqueue: COPY of " + BATCH);
     Cell copy = Cell.of(copy(ctx));
     ctx.report.row("enqueueAll, 10,000 jobs per call", "jobs/s", batch, Cell.na("n/a (que-go has none)"), copy);
+
+    UniqueEnqueueBench.run(ctx, batch);
   }
 
   /** Empty que_jobs, flushed to disk: each enqueue run starts from the same state. */
-  private static void prepare(Env env) throws Exception {
+  static void prepare(Env env) throws Exception {
     env.exec("TRUNCATE que_jobs");
     env.checkpoint();
   }
 
+  /** The job a bench thread enqueues on its n-th call. */
+  interface JobFactory {
+    NewJob job(int thread, long n);
+  }
+
+  static final JobFactory PLAIN = (t, n) -> NewJob.of(JavaDrain.NOOP);
+
+  /** {@link #javaSingle(Ctx, Endpoint, int, double, boolean, JobFactory)} into the bench database, emptied first. */
+  static double[] javaSingle(Ctx ctx, int threads, double seconds, boolean profile, JobFactory factory) throws Exception {
+    prepare(ctx.env);
+    return javaSingle(ctx, ctx.env.bench, threads, seconds, profile, factory);
+  }
+
   /**
-   * que-java's Client.enqueue of {@code job} into {@code db} from {@code threads} threads, one pooled
-   * connection each: {jobs, seconds}. The caller empties que_jobs first.
+   * que-java's Client.enqueue of the factory's jobs into {@code db} from {@code threads} threads, one
+   * pooled connection each: {jobs, seconds}. The caller empties que_jobs first.
    */
-  private static double[] javaSingle(Ctx ctx, Endpoint db, int threads, double seconds, boolean profile,
-      Supplier<NewJob> job) throws Exception {
+  static double[] javaSingle(Ctx ctx, Endpoint db, int threads, double seconds, boolean profile,
+      JobFactory factory) throws Exception {
     try (FixedPool pool = new FixedPool(Env.dataSource(db, "que-bench-java"), threads)) {
       Client client = Client.create(pool);
       var before = ctx.profile.begin();
@@ -138,12 +154,13 @@ final class EnqueueBench {
       List<Thread> list = new ArrayList<>();
       long[] deadline = new long[1];
       for (int t = 0; t < threads; t++) {
+        int thread = t;
         Thread th = new Thread(() -> {
           try {
             go.await();
             long n = 0;
             while (System.nanoTime() < deadline[0]) {
-              client.enqueue(job.get());
+              client.enqueue(factory.job(thread, n));
               n++;
             }
             count.addAndGet(n);
@@ -174,16 +191,33 @@ final class EnqueueBench {
 
   /** que-java's enqueueAll, {@link #BATCH} jobs per call (building the NewJobs is timed too). */
   private static double javaBatch(Ctx ctx) throws Exception {
+    return javaBatch(ctx, (call, i) -> NewJob.of(JavaDrain.NOOP), false);
+  }
+
+  /**
+   * enqueueAll of {@link #BATCH} jobs per call made by {@code factory(call, i)}; with {@code again},
+   * every call's jobs are enqueued once untimed first (so that the timed call meets them all).
+   */
+  static double javaBatch(Ctx ctx, JobFactory factory, boolean again) throws Exception {
     Env env = ctx.env;
     int calls = ctx.options.batchCalls();
     try (FixedPool pool = new FixedPool(Env.dataSource(env.bench, "que-bench-java"), 1)) {
       Client client = Client.create(pool);
       prepare(env);
+      if (again) {
+        for (int c = 0; c < calls; c++) {
+          List<NewJob> jobs = new ArrayList<>(BATCH);
+          for (int i = 0; i < BATCH; i++) {
+            jobs.add(factory.job(c, i));
+          }
+          client.enqueueAll(jobs);
+        }
+      }
       long start = System.nanoTime();
       for (int c = 0; c < calls; c++) {
         List<NewJob> jobs = new ArrayList<>(BATCH);
         for (int i = 0; i < BATCH; i++) {
-          jobs.add(NewJob.of(JavaDrain.NOOP));
+          jobs.add(factory.job(c, i));
         }
         client.enqueueAll(jobs);
       }
