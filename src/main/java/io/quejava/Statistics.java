@@ -1,0 +1,576 @@
+package io.quejava;
+
+import io.quejava.internal.Args;
+import io.quejava.internal.StatsSql;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import javax.sql.DataSource;
+
+/**
+ * The figures of que_jobs that operators read: per queue and state, the queue latency, and who
+ * holds the running jobs. One source for the CLI's {@code status}, metrics and dashboards, for any
+ * schema 3 to 7 and for jobs of every language on the table (a job is running while any session
+ * holds its advisory lock, whoever took it).
+ *
+ * <pre>{@code
+ * Statistics stats = Statistics.create(client);
+ * for (QueueStats q : stats.summary().queues()) {
+ *   System.out.println(q.queue() + ": " + q.ready() + " ready, latency " + q.oldestReadyAge());
+ * }
+ * }</pre>
+ *
+ * <p><b>Cost.</b> It stays cheap on tables of millions of rows. A table (or, on the large-table path,
+ * a queue) with at most {@link Builder#exactLimit(int) exactLimit} rows is counted exactly, in one
+ * statement over at most that many rows. Beyond it, queues and each queue's oldest ready job come
+ * from loose scans of the index Que's lock query uses (the primary key on schema 3, que_poll_idx on
+ * 4 to 7), running jobs from {@code pg_locks} (on 4 to 7 joined to the primary key; on 3, whose only
+ * index leads with queue, found among the first exactLimit rows of each queue in lock order, where
+ * workers take jobs, or in que-java's heartbeats), and the counts that would need a scan from a
+ * block sample of {@link Builder#samplePages(int) samplePages} pages ({@code TABLESAMPLE SYSTEM}),
+ * flagged {@link QueueStats#estimated()}. On 4 to 7, finished and expired rows are in no index, so
+ * on a table larger than the sample they are always estimates. Each call reads in one read-only
+ * REPEATABLE READ transaction, so the figures share one snapshot and one {@code now()}.
+ *
+ * <p>Thread-safe; it holds no connection between calls.
+ */
+public final class Statistics {
+  /** Default for {@link Builder#exactLimit(int)}: {@value} rows. */
+  public static final int DEFAULT_EXACT_LIMIT = 10_000;
+
+  /** Default for {@link Builder#samplePages(int)}: {@value} pages (8 kB each). */
+  public static final int DEFAULT_SAMPLE_PAGES = 500;
+
+  /** Locks read from pg_locks at most; more would be a database with other uses of bigint locks. */
+  static final int MAX_LOCKS = 100_000;
+
+  /** Queues reported at most. */
+  static final int MAX_QUEUES = 10_000;
+
+  private final DataSource dataSource;
+  private final int schemaVersion;
+  private final StatsSql sql;
+  private final int exactLimit;
+  private final int samplePages;
+
+  private Statistics(Builder b) {
+    this.dataSource = b.client.dataSource();
+    this.schemaVersion = b.client.schemaVersion();
+    this.sql = StatsSql.of(schemaVersion >= 4);
+    this.exactLimit = b.exactLimit;
+    this.samplePages = b.samplePages;
+  }
+
+  /** Statistics of the table {@code client} speaks to, with the default limits. */
+  public static Statistics create(Client client) {
+    return builder(client).build();
+  }
+
+  /** Statistics of que_jobs where the data source's search_path finds it (reads its version now). */
+  public static Statistics create(DataSource dataSource) {
+    return create(Client.create(Args.notNull(dataSource, "dataSource")));
+  }
+
+  public static Builder builder(Client client) {
+    return new Builder(Args.notNull(client, "client"));
+  }
+
+  /** The que_jobs schema version these statistics read. */
+  public int schemaVersion() {
+    return schemaVersion;
+  }
+
+  /** Every queue's figures (see {@link QueueStats}); ordered by queue name. */
+  public StatsReport summary() {
+    return read("reading queue statistics", this::summary);
+  }
+
+  /**
+   * One queue's figures per job class, ordered by class. Exact when the queue has at most the exact
+   * limit of pending rows (on 4 to 7 finished and expired come from the sample when the table is
+   * larger than it); otherwise every figure comes from the block sample.
+   */
+  public List<JobClassStats> byJobClass(String queue) {
+    Args.notNull(queue, "queue");
+    return read("reading job class statistics", c -> byJobClass(c, queue));
+  }
+
+  /** The sessions that hold job locks now, with what is known of their processes; ordered by pid. */
+  public List<LockHolder> holders() {
+    return read("reading lock holders", Statistics::holders);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private interface Read<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  private <T> T read(String what, Read<T> work) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      int isolation = c.getTransactionIsolation();
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try {
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setTransactionIsolation(isolation);
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw new QueException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** What one catalog query says. */
+  private record Catalog(Instant now, long pages, boolean deadTable, boolean heartbeats, boolean lockers) {}
+
+  private static Catalog catalog(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.CATALOG); ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return new Catalog(rs.getObject(1, OffsetDateTime.class).toInstant(), rs.getLong(2),
+          rs.getBoolean(3), rs.getBoolean(4), rs.getBoolean(5));
+    }
+  }
+
+  /** Locked job ids of this database (bigint form), each once. */
+  private static Long[] lockedIds(Connection c) throws SQLException {
+    Set<Long> ids = new LinkedHashSet<>();
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.LOCKS)) {
+      ps.setInt(1, MAX_LOCKS);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids.add(rs.getLong(2));
+        }
+      }
+    }
+    return ids.toArray(new Long[0]);
+  }
+
+  /** Mutable figures while they are gathered. */
+  private static final class Acc {
+    long ready;
+    long scheduled;
+    long running;
+    long failing;
+    long finished;
+    long expired;
+    Long dead;
+    Instant oldest;
+    boolean estimated;
+  }
+
+  private StatsReport summary(Connection c) throws SQLException {
+    Catalog cat = catalog(c);
+    Long[] ids = lockedIds(c);
+    Array idArray = c.createArrayOf("bigint", ids);
+    Map<String, Acc> queues = new TreeMap<>();
+    long unlocated = 0;
+    long total = count(c, StatsSql.BOUNDED_TOTAL, exactLimit + 1);
+    if (total <= exactLimit) {
+      try (PreparedStatement ps = c.prepareStatement(sql.exactByQueue())) {
+        ps.setArray(1, idArray);
+        readFigures(ps, 1, queues, 1.0, false);
+      }
+    } else {
+      Set<Long> located = new HashSet<>();
+      Map<String, Long> modernRunning = new HashMap<>();
+      if (sql.modern() && ids.length > 0) {
+        try (PreparedStatement ps = c.prepareStatement(sql.runningByQueue())) {
+          ps.setArray(1, idArray);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              modernRunning.merge(rs.getString(1), 1L, Long::sum);
+            }
+          }
+        }
+      }
+      List<String> big = new ArrayList<>();
+      for (String q : queueNames(c)) {
+        long n = count(c, sql.boundedQueue(), q, exactLimit + 1);
+        Acc acc = queues.computeIfAbsent(q, k -> new Acc());
+        if (n <= exactLimit) {
+          try (PreparedStatement ps = c.prepareStatement(sql.exactQueue())) {
+            ps.setArray(1, idArray);
+            ps.setString(2, q);
+            Map<String, Acc> one = new TreeMap<>();
+            readFigures(ps, 1, one, 1.0, false);
+            Acc exact = one.get(q);
+            if (exact != null) {
+              queues.put(q, exact);
+            }
+          }
+          if (!sql.modern() && ids.length > 0) {
+            located.addAll(idsInHead(c, q, exactLimit + 1, idArray));
+          }
+        } else {
+          big.add(q);
+          acc.oldest = oldestReady(c, q, idArray);
+          if (sql.modern()) {
+            acc.running = modernRunning.getOrDefault(q, 0L);
+          } else if (ids.length > 0) {
+            List<Long> head = idsInHead(c, q, exactLimit, idArray);
+            located.addAll(head);
+            acc.running = head.size();
+          }
+        }
+      }
+      if (!sql.modern()) {
+        unlocated = locateRest(c, cat, ids, located, queues, big);
+      }
+      double pct = Math.min(100.0, 100.0 * samplePages / Math.max(1, cat.pages()));
+      if (!big.isEmpty() || sql.modern()) {
+        Map<String, Acc> sample = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement(sql.sample(false))) {
+          ps.setArray(1, idArray);
+          ps.setDouble(2, pct);
+          readFigures(ps, 1, sample, 100.0 / pct, pct < 100.0);
+        }
+        for (String q : big) {
+          Acc acc = queues.get(q);
+          Acc s = sample.getOrDefault(q, new Acc());
+          // The sample counts running rows too; they are read exactly, so take them out of ready.
+          acc.ready = Math.max(0, s.ready + s.running - acc.running);
+          acc.scheduled = s.scheduled;
+          acc.failing = s.failing;
+          acc.estimated = pct < 100.0;
+        }
+        if (sql.modern()) {
+          for (Map.Entry<String, Acc> e : sample.entrySet()) {
+            Acc s = e.getValue();
+            if (s.finished == 0 && s.expired == 0) {
+              continue;
+            }
+            Acc acc = queues.computeIfAbsent(e.getKey(), k -> new Acc());
+            acc.finished = s.finished;
+            acc.expired = s.expired;
+            acc.estimated |= s.estimated;
+          }
+        }
+      }
+    }
+    if (cat.deadTable()) {
+      if (sql.modern()) {
+        queues.values().forEach(a -> a.dead = a.expired);
+      } else {
+        deadLetters(c, queues);
+      }
+    }
+    List<QueueStats> out = new ArrayList<>();
+    for (Map.Entry<String, Acc> e : queues.entrySet()) {
+      Acc a = e.getValue();
+      Duration age = a.oldest == null || a.oldest.isAfter(cat.now()) ? Duration.ZERO : Duration.between(a.oldest, cat.now());
+      out.add(new QueueStats(e.getKey(), a.ready, a.scheduled, a.running, a.failing, a.finished, a.expired,
+          a.dead == null ? OptionalLong.empty() : OptionalLong.of(a.dead), Optional.ofNullable(a.oldest), age,
+          a.estimated));
+    }
+    return new StatsReport(cat.now(), schemaVersion, List.copyOf(out), unlocated, cat.deadTable(), exactLimit);
+  }
+
+  /**
+   * Schema 3: locks not found among the queues' first rows may still be que-java jobs with a
+   * heartbeat (which names the queue); returns how many stay unlocated.
+   */
+  private static long locateRest(
+      Connection c, Catalog cat, Long[] ids, Set<Long> located, Map<String, Acc> queues, List<String> big)
+      throws SQLException {
+    List<Long> rest = new ArrayList<>();
+    for (Long id : ids) {
+      if (!located.contains(id)) {
+        rest.add(id);
+      }
+    }
+    if (rest.isEmpty() || !cat.heartbeats()) {
+      return rest.size();
+    }
+    int found = 0;
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.HEARTBEAT_JOBS)) {
+      ps.setArray(1, c.createArrayOf("bigint", rest.toArray(new Long[0])));
+      ps.setInt(2, MAX_LOCKS);
+      Set<Long> seen = new HashSet<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (seen.add(rs.getLong(1))) {
+            // Exact queues counted their running rows already: a heartbeat job not found there is
+            // no longer in que_jobs.
+            if (!big.contains(rs.getString(2))) {
+              continue;
+            }
+            queues.get(rs.getString(2)).running++;
+            found++;
+          }
+        }
+      }
+    }
+    return rest.size() - found;
+  }
+
+  private List<String> queueNames(Connection c) throws SQLException {
+    List<String> names = new ArrayList<>();
+    if (schemaVersion >= 6) {
+      List<Integer> versions = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(StatsSql.JOB_SCHEMA_VERSIONS); ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          versions.add(rs.getInt(1));
+        }
+      }
+      Set<String> all = new java.util.TreeSet<>();
+      for (int v : versions) {
+        try (PreparedStatement ps = c.prepareStatement(StatsSql.QUEUES_OF_VERSION)) {
+          ps.setInt(1, v);
+          ps.setInt(2, v);
+          ps.setInt(3, MAX_QUEUES);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              all.add(rs.getString(1));
+            }
+          }
+        }
+      }
+      names.addAll(all);
+    } else {
+      try (PreparedStatement ps = c.prepareStatement(sql.queues())) {
+        ps.setInt(1, MAX_QUEUES);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            names.add(rs.getString(1));
+          }
+        }
+      }
+    }
+    return names;
+  }
+
+  private Instant oldestReady(Connection c, String queue, Array ids) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql.oldestReady())) {
+      ps.setString(1, queue);
+      ps.setString(2, queue);
+      ps.setString(3, queue);
+      ps.setArray(4, ids);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
+        return t == null ? null : t.toInstant();
+      }
+    }
+  }
+
+  private List<Long> idsInHead(Connection c, String queue, int window, Array ids) throws SQLException {
+    List<Long> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql.runningInHead())) {
+      ps.setString(1, queue);
+      ps.setInt(2, window);
+      ps.setArray(3, ids);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getLong(1));
+        }
+      }
+    }
+    return out;
+  }
+
+  private void deadLetters(Connection c, Map<String, Acc> queues) throws SQLException {
+    Map<String, Long> dead = new HashMap<>();
+    long seen = 0;
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.DEAD_BY_QUEUE)) {
+      ps.setInt(1, exactLimit + 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          dead.put(rs.getString(1), rs.getLong(2));
+          seen += rs.getLong(2);
+        }
+      }
+    }
+    double scale = 1.0;
+    if (seen > exactLimit) {
+      // More dead jobs than the limit: spread the table's row estimate over the rows read.
+      long estimate = count(c, StatsSql.DEAD_ESTIMATE);
+      scale = Math.max(1.0, estimate / (double) seen);
+    }
+    for (Acc a : queues.values()) {
+      a.dead = 0L;
+    }
+    for (Map.Entry<String, Long> e : dead.entrySet()) {
+      Acc a = queues.computeIfAbsent(e.getKey(), k -> new Acc());
+      a.dead = Math.round(e.getValue() * scale);
+      a.estimated |= scale > 1.0;
+    }
+  }
+
+  /** Reads FIGURES rows (group columns first, {@code keys} of them) into {@code into}, scaled. */
+  private static void readFigures(PreparedStatement ps, int keys, Map<String, Acc> into, double scale, boolean estimated)
+      throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        String key = keys == 1 ? rs.getString(1) : rs.getString(1) + "\u0000" + rs.getString(2);
+        Acc a = new Acc();
+        int i = keys + 1;
+        a.ready = Math.round(rs.getLong(i) * scale);
+        a.scheduled = Math.round(rs.getLong(i + 1) * scale);
+        a.running = Math.round(rs.getLong(i + 2) * scale);
+        a.failing = Math.round(rs.getLong(i + 3) * scale);
+        a.finished = Math.round(rs.getLong(i + 4) * scale);
+        a.expired = Math.round(rs.getLong(i + 5) * scale);
+        OffsetDateTime t = rs.getObject(i + 6, OffsetDateTime.class);
+        a.oldest = t == null ? null : t.toInstant();
+        a.estimated = estimated;
+        into.put(key, a);
+      }
+    }
+  }
+
+  private List<JobClassStats> byJobClass(Connection c, String queue) throws SQLException {
+    Catalog cat = catalog(c);
+    Array ids = c.createArrayOf("bigint", lockedIds(c));
+    Map<String, Acc> rows = new TreeMap<>();
+    long total = count(c, StatsSql.BOUNDED_TOTAL, exactLimit + 1);
+    if (total <= exactLimit) {
+      try (PreparedStatement ps = c.prepareStatement(sql.exactByClass())) {
+        ps.setArray(1, ids);
+        ps.setString(2, queue);
+        readFigures(ps, 2, rows, 1.0, false);
+      }
+    } else {
+      double pct = Math.min(100.0, 100.0 * samplePages / Math.max(1, cat.pages()));
+      Map<String, Acc> sample = new TreeMap<>();
+      try (PreparedStatement ps = c.prepareStatement(sql.sample(true))) {
+        ps.setArray(1, ids);
+        ps.setDouble(2, pct);
+        ps.setString(3, queue);
+        readFigures(ps, 2, sample, 100.0 / pct, pct < 100.0);
+      }
+      long n = count(c, sql.boundedQueue(), queue, exactLimit + 1);
+      if (n <= exactLimit) {
+        try (PreparedStatement ps = c.prepareStatement(sql.exactQueueByClass())) {
+          ps.setArray(1, ids);
+          ps.setString(2, queue);
+          readFigures(ps, 2, rows, 1.0, false);
+        }
+        if (sql.modern()) {
+          for (Map.Entry<String, Acc> e : sample.entrySet()) {
+            Acc s = e.getValue();
+            if (s.finished == 0 && s.expired == 0) {
+              continue;
+            }
+            Acc a = rows.computeIfAbsent(e.getKey(), k -> new Acc());
+            a.finished = s.finished;
+            a.expired = s.expired;
+            a.estimated |= s.estimated;
+          }
+        }
+      } else {
+        rows.putAll(sample);
+      }
+    }
+    List<JobClassStats> out = new ArrayList<>();
+    for (Map.Entry<String, Acc> e : rows.entrySet()) {
+      String cls = e.getKey().substring(e.getKey().indexOf('\u0000') + 1);
+      Acc a = e.getValue();
+      Duration age = a.oldest == null || a.oldest.isAfter(cat.now()) ? Duration.ZERO : Duration.between(a.oldest, cat.now());
+      out.add(new JobClassStats(queue, cls, a.ready, a.scheduled, a.running, a.failing, a.finished, a.expired,
+          Optional.ofNullable(a.oldest), age, a.estimated));
+    }
+    return List.copyOf(out);
+  }
+
+  private static List<LockHolder> holders(Connection c) throws SQLException {
+    Catalog cat = catalog(c);
+    String text = String.format(StatsSql.HOLDERS,
+        cat.heartbeats() ? StatsSql.HOLDERS_HEARTBEAT : StatsSql.HOLDERS_NO_HEARTBEAT,
+        cat.lockers() ? StatsSql.HOLDERS_LOCKER : StatsSql.HOLDERS_NO_LOCKER);
+    List<LockHolder> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(text)) {
+      ps.setInt(1, MAX_LOCKS);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String javaHost = rs.getString(7);
+          Number javaPid = (Number) rs.getObject(8);
+          String rubyHost = rs.getString(9);
+          Number rubyPid = (Number) rs.getObject(10);
+          String language = javaHost != null ? "java" : rubyHost != null ? "ruby" : "unknown";
+          String host = javaHost != null ? javaHost : rubyHost;
+          Number pid = javaPid != null ? javaPid : rubyPid;
+          OffsetDateTime start = rs.getObject(6, OffsetDateTime.class);
+          out.add(new LockHolder(rs.getInt(1), rs.getLong(2), language, Optional.ofNullable(host),
+              pid == null ? OptionalLong.empty() : OptionalLong.of(pid.longValue()),
+              Optional.ofNullable(rs.getString(3)), Optional.ofNullable(rs.getString(4)),
+              Optional.ofNullable(rs.getString(5)), Optional.ofNullable(start).map(OffsetDateTime::toInstant)));
+        }
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static long count(Connection c, String text, Object... params) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(text)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setObject(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** Builds {@link Statistics}. */
+  public static final class Builder {
+    private final Client client;
+    private int exactLimit = DEFAULT_EXACT_LIMIT;
+    private int samplePages = DEFAULT_SAMPLE_PAGES;
+
+    private Builder(Client client) {
+      this.client = client;
+    }
+
+    /**
+     * Rows up to which a table or a queue is counted exactly (100 to 10,000,000). Default:
+     * {@value Statistics#DEFAULT_EXACT_LIMIT}.
+     */
+    public Builder exactLimit(int rows) {
+      if (rows < 100 || rows > 10_000_000) {
+        throw new IllegalArgumentException("exactLimit: must be 100 to 10,000,000 rows, got " + rows);
+      }
+      this.exactLimit = rows;
+      return this;
+    }
+
+    /**
+     * Pages of que_jobs read by the block sample behind the estimates (10 to 1,000,000). Default:
+     * {@value Statistics#DEFAULT_SAMPLE_PAGES}.
+     */
+    public Builder samplePages(int pages) {
+      if (pages < 10 || pages > 1_000_000) {
+        throw new IllegalArgumentException("samplePages: must be 10 to 1,000,000, got " + pages);
+      }
+      this.samplePages = pages;
+      return this;
+    }
+
+    public Statistics build() {
+      return new Statistics(this);
+    }
+  }
+}
