@@ -54,10 +54,17 @@ public final class Statistics {
   public static final int DEFAULT_EXACT_LIMIT = 10_000;
 
   /** Default for {@link Builder#samplePages(int)}: {@value} pages (8 kB each). */
-  public static final int DEFAULT_SAMPLE_PAGES = 500;
+  public static final int DEFAULT_SAMPLE_PAGES = 200;
 
   /** Locks read from pg_locks at most; more would be a database with other uses of bigint locks. */
   static final int MAX_LOCKS = 100_000;
+
+  /**
+   * Schema 3, large queues: how many of a queue's first rows in lock order are searched for the
+   * locked ids. Workers lock from the head, so running jobs sit there unless thousands of more
+   * urgent jobs arrived after they started.
+   */
+  static final int HEAD_WINDOW = 1_000;
 
   /** Queues reported at most. */
   static final int MAX_QUEUES = 10_000;
@@ -71,7 +78,7 @@ public final class Statistics {
   private Statistics(Builder b) {
     this.dataSource = b.client.dataSource();
     this.schemaVersion = b.client.schemaVersion();
-    this.sql = StatsSql.of(schemaVersion >= 4);
+    this.sql = StatsSql.of(schemaVersion);
     this.exactLimit = b.exactLimit;
     this.samplePages = b.samplePages;
   }
@@ -124,10 +131,12 @@ public final class Statistics {
   private <T> T read(String what, Read<T> work) {
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
-      int isolation = c.getTransactionIsolation();
       c.setAutoCommit(false);
-      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
       try {
+        try (java.sql.Statement st = c.createStatement()) {
+          // One snapshot and one now() for every figure; the first statement of the transaction.
+          st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        }
         T result = work.run(c);
         c.commit();
         return result;
@@ -135,7 +144,6 @@ public final class Statistics {
         c.rollback();
         throw e;
       } finally {
-        c.setTransactionIsolation(isolation);
         c.setAutoCommit(autoCommit);
       }
     } catch (SQLException e) {
@@ -207,30 +215,39 @@ public final class Statistics {
         }
       }
       List<String> big = new ArrayList<>();
-      for (String q : queueNames(c)) {
-        long n = count(c, sql.boundedQueue(), q, exactLimit + 1);
+      List<Integer> versions = versions(c);
+      for (String q : queueNames(c, versions)) {
+        long n = 0;
+        for (Integer v : versions) {
+          n += scoped(c, sql.boundedQueue(), v, q, exactLimit + 1);
+        }
         Acc acc = queues.computeIfAbsent(q, k -> new Acc());
         if (n <= exactLimit) {
-          try (PreparedStatement ps = c.prepareStatement(sql.exactQueue())) {
-            ps.setArray(1, idArray);
-            ps.setString(2, q);
-            Map<String, Acc> one = new TreeMap<>();
-            readFigures(ps, 1, one, 1.0, false);
-            Acc exact = one.get(q);
-            if (exact != null) {
-              queues.put(q, exact);
+          Acc exact = new Acc();
+          for (Integer v : versions) {
+            try (PreparedStatement ps = c.prepareStatement(sql.exactQueue())) {
+              ps.setArray(1, idArray);
+              bindScope(ps, 2, v, q);
+              Map<String, Acc> one = new TreeMap<>();
+              readFigures(ps, 1, one, 1.0, false);
+              if (one.containsKey(q)) {
+                add(exact, one.get(q));
+              }
             }
           }
+          queues.put(q, exact);
           if (!sql.modern() && ids.length > 0) {
             located.addAll(idsInHead(c, q, exactLimit + 1, idArray));
           }
         } else {
           big.add(q);
-          acc.oldest = oldestReady(c, q, idArray);
+          for (Integer v : versions) {
+            acc.oldest = min(acc.oldest, oldestReady(c, q, v, idArray));
+          }
           if (sql.modern()) {
             acc.running = modernRunning.getOrDefault(q, 0L);
           } else if (ids.length > 0) {
-            List<Long> head = idsInHead(c, q, exactLimit, idArray);
+            List<Long> head = idsInHead(c, q, Math.min(HEAD_WINDOW, exactLimit), idArray);
             located.addAll(head);
             acc.running = head.size();
           }
@@ -326,48 +343,82 @@ public final class Statistics {
     return rest.size() - found;
   }
 
-  private List<String> queueNames(Connection c) throws SQLException {
-    List<String> names = new ArrayList<>();
-    if (schemaVersion >= 6) {
-      List<Integer> versions = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(StatsSql.JOB_SCHEMA_VERSIONS); ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          versions.add(rs.getInt(1));
-        }
+  /** The job schema versions of pending rows on 6 and 7 (one null, meaning none, on 3 to 5). */
+  private List<Integer> versions(Connection c) throws SQLException {
+    List<Integer> versions = new ArrayList<>();
+    if (!sql.versioned()) {
+      versions.add(null);
+      return versions;
+    }
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.JOB_SCHEMA_VERSIONS); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        versions.add(rs.getInt(1));
       }
-      Set<String> all = new java.util.TreeSet<>();
-      for (int v : versions) {
-        try (PreparedStatement ps = c.prepareStatement(StatsSql.QUEUES_OF_VERSION)) {
-          ps.setInt(1, v);
-          ps.setInt(2, v);
-          ps.setInt(3, MAX_QUEUES);
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              all.add(rs.getString(1));
-            }
-          }
+    }
+    return versions;
+  }
+
+  private List<String> queueNames(Connection c, List<Integer> versions) throws SQLException {
+    Set<String> all = new java.util.TreeSet<>();
+    for (Integer v : versions) {
+      try (PreparedStatement ps = c.prepareStatement(v == null ? sql.queues() : StatsSql.QUEUES_OF_VERSION)) {
+        int i = 1;
+        if (v != null) {
+          ps.setInt(i++, v);
+          ps.setInt(i++, v);
         }
-      }
-      names.addAll(all);
-    } else {
-      try (PreparedStatement ps = c.prepareStatement(sql.queues())) {
-        ps.setInt(1, MAX_QUEUES);
+        ps.setInt(i, MAX_QUEUES);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            names.add(rs.getString(1));
+            all.add(rs.getString(1));
           }
         }
       }
     }
-    return names;
+    return new ArrayList<>(all);
   }
 
-  private Instant oldestReady(Connection c, String queue, Array ids) throws SQLException {
+  /** Binds a queue scope (the job schema version first, when there is one); returns the next index. */
+  private static int bindScope(PreparedStatement ps, int i, Integer version, String queue) throws SQLException {
+    if (version != null) {
+      ps.setInt(i++, version);
+    }
+    ps.setString(i++, queue);
+    return i;
+  }
+
+  private static long scoped(Connection c, String text, Integer version, String queue, int bound) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(text)) {
+      int i = bindScope(ps, 1, version, queue);
+      ps.setInt(i, bound);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private static void add(Acc into, Acc a) {
+    into.ready += a.ready;
+    into.scheduled += a.scheduled;
+    into.running += a.running;
+    into.failing += a.failing;
+    into.finished += a.finished;
+    into.expired += a.expired;
+    into.oldest = min(into.oldest, a.oldest);
+    into.estimated |= a.estimated;
+  }
+
+  private static Instant min(Instant a, Instant b) {
+    return a == null ? b : b == null ? a : a.isBefore(b) ? a : b;
+  }
+
+  private Instant oldestReady(Connection c, String queue, Integer version, Array ids) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql.oldestReady())) {
-      ps.setString(1, queue);
-      ps.setString(2, queue);
-      ps.setString(3, queue);
-      ps.setArray(4, ids);
+      int i = bindScope(ps, 1, version, queue);
+      i = bindScope(ps, i, version, queue);
+      i = bindScope(ps, i, version, queue);
+      ps.setArray(i, ids);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         OffsetDateTime t = rs.getObject(1, OffsetDateTime.class);
@@ -461,12 +512,20 @@ public final class Statistics {
         ps.setString(3, queue);
         readFigures(ps, 2, sample, 100.0 / pct, pct < 100.0);
       }
-      long n = count(c, sql.boundedQueue(), queue, exactLimit + 1);
+      List<Integer> versions = versions(c);
+      long n = 0;
+      for (Integer v : versions) {
+        n += scoped(c, sql.boundedQueue(), v, queue, exactLimit + 1);
+      }
       if (n <= exactLimit) {
-        try (PreparedStatement ps = c.prepareStatement(sql.exactQueueByClass())) {
-          ps.setArray(1, ids);
-          ps.setString(2, queue);
-          readFigures(ps, 2, rows, 1.0, false);
+        for (Integer v : versions) {
+          try (PreparedStatement ps = c.prepareStatement(sql.exactQueueByClass())) {
+            ps.setArray(1, ids);
+            bindScope(ps, 2, v, queue);
+            Map<String, Acc> one = new TreeMap<>();
+            readFigures(ps, 2, one, 1.0, false);
+            one.forEach((k, a) -> add(rows.computeIfAbsent(k, x -> new Acc()), a));
+          }
         }
         if (sql.modern()) {
           for (Map.Entry<String, Acc> e : sample.entrySet()) {

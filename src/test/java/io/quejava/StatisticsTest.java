@@ -105,6 +105,10 @@ class StatisticsTest extends PgTest {
     exec("INSERT INTO que_jobs (queue, job_class, run_at" + (schemaVersion() >= 6 ? ", job_schema_version" : "")
         + ") SELECT 'a', 'E', now() + interval '2 hours'" + (schemaVersion() >= 6 ? ", 2" : "")
         + " FROM generate_series(1, 150)");
+    if (schemaVersion() >= 6) {
+      // a leftover Que 1.x job (job_schema_version 1): the index walks run once per version
+      insertRaw("queue, job_class, job_schema_version", "'b', 'C', 1");
+    }
     try (Connection other = ds.getConnection()) {
       lock(other, held);
       Statistics stats = Statistics.builder(client).exactLimit(100).samplePages(1_000_000).build();
@@ -115,7 +119,7 @@ class StatisticsTest extends PgTest {
       assertEquals(1, a.running(), a.toString());
       assertEquals(2, a.failing(), a.toString());
       assertTrue(a.oldestReadyAge().compareTo(Duration.ofMinutes(9)) > 0, a.toString());
-      assertEquals(2, byName(report).get("b").ready());
+      assertEquals(schemaVersion() >= 6 ? 3 : 2, byName(report).get("b").ready());
       assertFalse(report.estimated(), report.toString());
       assertEquals(0, report.runningUnlocated());
     }

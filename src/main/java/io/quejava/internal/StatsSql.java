@@ -69,18 +69,35 @@ public final class StatsSql {
   public static final String HOLDERS_NO_LOCKER = "NULL::text, NULL::bigint";
 
   private final boolean modern;
+  private final boolean versioned;
   private final String id;
   private final String pending;
 
-  private StatsSql(boolean modern) {
-    this.modern = modern;
+  private StatsSql(int schemaVersion) {
+    this.modern = schemaVersion >= 4;
+    this.versioned = schemaVersion >= 6;
     this.id = modern ? "id" : "job_id";
     this.pending = modern ? "finished_at IS NULL AND expired_at IS NULL" : "true";
   }
 
-  /** The statements for schema 3 ({@code false}) or 4 to 7 ({@code true}). */
-  public static StatsSql of(boolean modern) {
-    return new StatsSql(modern);
+  /** The statements for this que_jobs schema version (3 to 7). */
+  public static StatsSql of(int schemaVersion) {
+    return new StatsSql(schemaVersion);
+  }
+
+  /**
+   * Whether queue-scoped statements also take a job schema version (6 and 7, whose que_poll_idx
+   * leads with job_schema_version): then each "queue" parameter below is two, the version and the
+   * queue, and the caller runs the statement once per version present.
+   */
+  public boolean versioned() {
+    return versioned;
+  }
+
+  /** One queue's rows, as the index that serves the lock query sees them. */
+  private String scope(String alias) {
+    String a = alias.isEmpty() ? "" : alias + ".";
+    return (versioned ? a + "job_schema_version = ? AND " : "") + a + "queue = ?";
   }
 
   public boolean modern() {
@@ -123,12 +140,12 @@ public final class StatsSql {
 
   /** Exact figures of one queue's pending rows (done rows are counted apart); params: locked ids, queue. */
   public String exactQueue() {
-    return rows("que_jobs WHERE queue = ? AND " + pending) + String.format(FIGURES, "queue");
+    return rows("que_jobs WHERE " + scope("") + " AND " + pending) + String.format(FIGURES, "queue");
   }
 
   /** Exact figures per job class of one queue's pending rows; params: locked ids, queue. */
   public String exactQueueByClass() {
-    return rows("que_jobs WHERE queue = ? AND " + pending) + String.format(FIGURES, "queue, job_class");
+    return rows("que_jobs WHERE " + scope("") + " AND " + pending) + String.format(FIGURES, "queue, job_class");
   }
 
   /**
@@ -178,7 +195,7 @@ public final class StatsSql {
 
   /** Pending rows of one queue, counted up to a bound; params: queue, bound. */
   public String boundedQueue() {
-    return "SELECT count(*) FROM (SELECT 1 FROM que_jobs WHERE queue = ? AND " + pending + " LIMIT ?) s";
+    return "SELECT count(*) FROM (SELECT 1 FROM que_jobs WHERE " + scope("") + " AND " + pending + " LIMIT ?) s";
   }
 
   /**
@@ -188,12 +205,12 @@ public final class StatsSql {
    */
   public String oldestReady() {
     return "WITH RECURSIVE p(priority) AS (\n"
-        + "  (SELECT priority FROM que_jobs WHERE queue = ? AND " + pending + " ORDER BY priority LIMIT 1)\n"
+        + "  (SELECT priority FROM que_jobs WHERE " + scope("") + " AND " + pending + " ORDER BY priority LIMIT 1)\n"
         + "  UNION ALL\n"
-        + "  SELECT (SELECT j.priority FROM que_jobs j WHERE j.queue = ? AND j.priority > p.priority AND "
+        + "  SELECT (SELECT j.priority FROM que_jobs j WHERE " + scope("j") + " AND j.priority > p.priority AND "
         + qualified("j") + " ORDER BY j.priority LIMIT 1)\n"
         + "  FROM p WHERE p.priority IS NOT NULL)\n"
-        + "SELECT min((SELECT j.run_at FROM que_jobs j WHERE j.queue = ? AND j.priority = p.priority\n"
+        + "SELECT min((SELECT j.run_at FROM que_jobs j WHERE " + scope("j") + " AND j.priority = p.priority\n"
         + "              AND j.run_at <= now() AND " + qualified("j") + " AND NOT j." + id + " = ANY(?)\n"
         + "            ORDER BY j.run_at, j." + id + " LIMIT 1))\n"
         + "FROM p WHERE p.priority IS NOT NULL";
