@@ -119,7 +119,7 @@ public final class Statistics {
 
   /** The sessions that hold job locks now, with what is known of their processes; ordered by pid. */
   public List<LockHolder> holders() {
-    return read("reading lock holders", Statistics::holders);
+    return read("reading lock holders", this::holders);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -151,29 +151,34 @@ public final class Statistics {
     }
   }
 
-  /** What one catalog query says. */
-  private record Catalog(Instant now, long pages, boolean deadTable, boolean heartbeats, boolean lockers) {}
+  /** What the one catalog query says. */
+  private record Catalog(Instant now, long pages, boolean deadTable, boolean heartbeats, boolean lockers,
+      double reltuples, long relpages, Long[] lockedIds, long boundedTotal) {
 
-  private static Catalog catalog(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(StatsSql.CATALOG); ResultSet rs = ps.executeQuery()) {
-      rs.next();
-      return new Catalog(rs.getObject(1, OffsetDateTime.class).toInstant(), rs.getLong(2),
-          rs.getBoolean(3), rs.getBoolean(4), rs.getBoolean(5));
+    /** Rows in the table now, as the planner would guess them: last density times current pages. */
+    double rowEstimate() {
+      return relpages > 0 && reltuples >= 0 ? reltuples / relpages * pages : -1;
     }
   }
 
-  /** Locked job ids of this database (bigint form), each once. */
-  private static Long[] lockedIds(Connection c) throws SQLException {
-    Set<Long> ids = new LinkedHashSet<>();
-    try (PreparedStatement ps = c.prepareStatement(StatsSql.LOCKS)) {
+  private Catalog catalog(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(StatsSql.CATALOG)) {
       ps.setInt(1, MAX_LOCKS);
+      ps.setInt(2, exactLimit + 1);
       try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          ids.add(rs.getLong(2));
+        if (!rs.next()) {
+          throw new QueException("que_jobs is not on the connection's search_path any more");
         }
+        Array a = rs.getArray(8);
+        Object[] raw = (Object[]) a.getArray();
+        Long[] ids = new Long[raw.length];
+        for (int i = 0; i < raw.length; i++) {
+          ids[i] = ((Number) raw[i]).longValue();
+        }
+        return new Catalog(rs.getObject(1, OffsetDateTime.class).toInstant(), rs.getLong(2), rs.getBoolean(3),
+            rs.getBoolean(4), rs.getBoolean(5), rs.getDouble(6), rs.getLong(7), ids, rs.getLong(9));
       }
     }
-    return ids.toArray(new Long[0]);
   }
 
   /** Mutable figures while they are gathered. */
@@ -191,12 +196,11 @@ public final class Statistics {
 
   private StatsReport summary(Connection c) throws SQLException {
     Catalog cat = catalog(c);
-    Long[] ids = lockedIds(c);
+    Long[] ids = cat.lockedIds();
     Array idArray = c.createArrayOf("bigint", ids);
     Map<String, Acc> queues = new TreeMap<>();
     long unlocated = 0;
-    long total = count(c, StatsSql.BOUNDED_TOTAL, exactLimit + 1);
-    if (total <= exactLimit) {
+    if (cat.boundedTotal() <= exactLimit) {
       try (PreparedStatement ps = c.prepareStatement(sql.exactByQueue())) {
         ps.setArray(1, idArray);
         readFigures(ps, 1, queues, 1.0, false);
@@ -214,56 +218,79 @@ public final class Statistics {
           }
         }
       }
-      List<String> big = new ArrayList<>();
       List<Integer> versions = versions(c);
-      for (String q : queueNames(c, versions)) {
-        long n = 0;
-        for (Integer v : versions) {
-          n += scoped(c, sql.boundedQueue(), v, q, exactLimit + 1);
-        }
-        Acc acc = queues.computeIfAbsent(q, k -> new Acc());
-        if (n <= exactLimit) {
-          Acc exact = new Acc();
-          for (Integer v : versions) {
-            try (PreparedStatement ps = c.prepareStatement(sql.exactQueue())) {
-              ps.setArray(1, idArray);
-              bindScope(ps, 2, v, q);
-              Map<String, Acc> one = new TreeMap<>();
-              readFigures(ps, 1, one, 1.0, false);
-              if (one.containsKey(q)) {
-                add(exact, one.get(q));
-              }
+      Map<String, Long> sizes = new TreeMap<>();
+      for (Integer v : versions) {
+        try (PreparedStatement ps = c.prepareStatement(sql.queuesWithCounts())) {
+          int i = 1;
+          if (v != null) {
+            ps.setInt(i++, v);
+            ps.setInt(i++, v);
+            ps.setInt(i++, v);
+          }
+          ps.setInt(i++, exactLimit + 1);
+          ps.setInt(i, MAX_QUEUES);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              sizes.merge(rs.getString(1), rs.getLong(2), Long::sum);
             }
-          }
-          queues.put(q, exact);
-          if (!sql.modern() && ids.length > 0) {
-            located.addAll(idsInHead(c, q, exactLimit + 1, idArray));
-          }
-        } else {
-          big.add(q);
-          for (Integer v : versions) {
-            acc.oldest = min(acc.oldest, oldestReady(c, q, v, idArray));
-          }
-          if (sql.modern()) {
-            acc.running = modernRunning.getOrDefault(q, 0L);
-          } else if (ids.length > 0) {
-            List<Long> head = idsInHead(c, q, Math.min(HEAD_WINDOW, exactLimit), idArray);
-            located.addAll(head);
-            acc.running = head.size();
           }
         }
       }
-      if (!sql.modern()) {
+      List<String> small = new ArrayList<>();
+      List<String> big = new ArrayList<>();
+      sizes.forEach((q, n) -> (n <= exactLimit ? small : big).add(q));
+      if (!small.isEmpty()) {
+        for (Integer v : versions) {
+          try (PreparedStatement ps = c.prepareStatement(sql.exactQueues())) {
+            int i = 1;
+            ps.setArray(i++, idArray);
+            if (v != null) {
+              ps.setInt(i++, v);
+            }
+            ps.setArray(i, c.createArrayOf("text", small.toArray()));
+            Map<String, Acc> some = new TreeMap<>();
+            readFigures(ps, 1, some, 1.0, false);
+            some.forEach((q, a) -> add(queues.computeIfAbsent(q, k -> new Acc()), a));
+          }
+        }
+        small.forEach(q -> queues.computeIfAbsent(q, k -> new Acc()));
+      }
+      for (String q : big) {
+        Acc acc = queues.computeIfAbsent(q, k -> new Acc());
+        for (Integer v : versions) {
+          acc.oldest = min(acc.oldest, oldestReady(c, q, v, idArray));
+        }
+        if (sql.modern()) {
+          acc.running = modernRunning.getOrDefault(q, 0L);
+        }
+      }
+      if (!sql.modern() && ids.length > 0) {
+        // Where workers take jobs: every row of a small queue, the first rows of a large one.
+        List<String> names = new ArrayList<>(small);
+        names.addAll(big);
+        Integer[] windows = new Integer[names.size()];
+        for (int i = 0; i < windows.length; i++) {
+          windows[i] = i < small.size() ? exactLimit + 1 : Math.min(HEAD_WINDOW, exactLimit);
+        }
+        try (PreparedStatement ps = c.prepareStatement(StatsSql.HEADS)) {
+          ps.setArray(1, c.createArrayOf("text", names.toArray()));
+          ps.setArray(2, c.createArrayOf("integer", windows));
+          ps.setArray(3, idArray);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              located.add(rs.getLong(2));
+              if (big.contains(rs.getString(1))) {
+                queues.get(rs.getString(1)).running++;
+              }
+            }
+          }
+        }
         unlocated = locateRest(c, cat, ids, located, queues, big);
       }
       double pct = Math.min(100.0, 100.0 * samplePages / Math.max(1, cat.pages()));
       if (!big.isEmpty() || sql.modern()) {
-        Map<String, Acc> sample = new TreeMap<>();
-        try (PreparedStatement ps = c.prepareStatement(sql.sample(false))) {
-          ps.setArray(1, idArray);
-          ps.setDouble(2, pct);
-          readFigures(ps, 1, sample, 100.0 / pct, pct < 100.0);
-        }
+        Map<String, Acc> sample = sample(c, cat, idArray, pct, null);
         for (String q : big) {
           Acc acc = queues.get(q);
           Acc s = sample.getOrDefault(q, new Acc());
@@ -303,6 +330,45 @@ public final class Statistics {
           a.estimated));
     }
     return new StatsReport(cat.now(), schemaVersion, List.copyOf(out), unlocated, cat.deadTable(), exactLimit);
+  }
+
+  /**
+   * The block sample, scaled to the table: each group's share of the rows sampled times the rows
+   * the table holds now (the density of the last VACUUM/ANALYZE times the current pages, as the
+   * planner estimates), which varies less than scaling by the sampled fraction of pages; the latter
+   * is the fallback for a table never analysed. {@code queue} null: by queue; else that queue by class.
+   */
+  private Map<String, Acc> sample(Connection c, Catalog cat, Array ids, double pct, String queue) throws SQLException {
+    Map<String, Acc> raw = new TreeMap<>();
+    try (PreparedStatement ps = c.prepareStatement(sql.sample(queue != null))) {
+      ps.setArray(1, ids);
+      ps.setDouble(2, pct);
+      if (queue != null) {
+        ps.setString(3, queue);
+      }
+      readFigures(ps, queue == null ? 1 : 2, raw, 1.0, pct < 100.0);
+    }
+    if (pct >= 100.0) {
+      return raw;
+    }
+    double scale = 100.0 / pct;
+    double rows = cat.rowEstimate();
+    if (queue == null && rows >= 0) {
+      long sampled = 0;
+      for (Acc a : raw.values()) {
+        sampled += a.ready + a.scheduled + a.running + a.finished + a.expired;
+      }
+      scale = sampled == 0 ? 0 : rows / sampled;
+    }
+    for (Acc a : raw.values()) {
+      a.ready = Math.round(a.ready * scale);
+      a.scheduled = Math.round(a.scheduled * scale);
+      a.running = Math.round(a.running * scale);
+      a.failing = Math.round(a.failing * scale);
+      a.finished = Math.round(a.finished * scale);
+      a.expired = Math.round(a.expired * scale);
+    }
+    return raw;
   }
 
   /**
@@ -358,26 +424,6 @@ public final class Statistics {
     return versions;
   }
 
-  private List<String> queueNames(Connection c, List<Integer> versions) throws SQLException {
-    Set<String> all = new java.util.TreeSet<>();
-    for (Integer v : versions) {
-      try (PreparedStatement ps = c.prepareStatement(v == null ? sql.queues() : StatsSql.QUEUES_OF_VERSION)) {
-        int i = 1;
-        if (v != null) {
-          ps.setInt(i++, v);
-          ps.setInt(i++, v);
-        }
-        ps.setInt(i, MAX_QUEUES);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            all.add(rs.getString(1));
-          }
-        }
-      }
-    }
-    return new ArrayList<>(all);
-  }
-
   /** Binds a queue scope (the job schema version first, when there is one); returns the next index. */
   private static int bindScope(PreparedStatement ps, int i, Integer version, String queue) throws SQLException {
     if (version != null) {
@@ -427,21 +473,6 @@ public final class Statistics {
     }
   }
 
-  private List<Long> idsInHead(Connection c, String queue, int window, Array ids) throws SQLException {
-    List<Long> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement(sql.runningInHead())) {
-      ps.setString(1, queue);
-      ps.setInt(2, window);
-      ps.setArray(3, ids);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getLong(1));
-        }
-      }
-    }
-    return out;
-  }
-
   private void deadLetters(Connection c, Map<String, Acc> queues) throws SQLException {
     Map<String, Long> dead = new HashMap<>();
     long seen = 0;
@@ -457,7 +488,10 @@ public final class Statistics {
     double scale = 1.0;
     if (seen > exactLimit) {
       // More dead jobs than the limit: spread the table's row estimate over the rows read.
-      long estimate = count(c, StatsSql.DEAD_ESTIMATE);
+      long estimate;
+      try (PreparedStatement ps = c.prepareStatement(StatsSql.DEAD_ESTIMATE); ResultSet rs = ps.executeQuery()) {
+        estimate = rs.next() ? rs.getLong(1) : 0;
+      }
       scale = Math.max(1.0, estimate / (double) seen);
     }
     for (Acc a : queues.values()) {
@@ -494,10 +528,9 @@ public final class Statistics {
 
   private List<JobClassStats> byJobClass(Connection c, String queue) throws SQLException {
     Catalog cat = catalog(c);
-    Array ids = c.createArrayOf("bigint", lockedIds(c));
+    Array ids = c.createArrayOf("bigint", cat.lockedIds());
     Map<String, Acc> rows = new TreeMap<>();
-    long total = count(c, StatsSql.BOUNDED_TOTAL, exactLimit + 1);
-    if (total <= exactLimit) {
+    if (cat.boundedTotal() <= exactLimit) {
       try (PreparedStatement ps = c.prepareStatement(sql.exactByClass())) {
         ps.setArray(1, ids);
         ps.setString(2, queue);
@@ -505,13 +538,7 @@ public final class Statistics {
       }
     } else {
       double pct = Math.min(100.0, 100.0 * samplePages / Math.max(1, cat.pages()));
-      Map<String, Acc> sample = new TreeMap<>();
-      try (PreparedStatement ps = c.prepareStatement(sql.sample(true))) {
-        ps.setArray(1, ids);
-        ps.setDouble(2, pct);
-        ps.setString(3, queue);
-        readFigures(ps, 2, sample, 100.0 / pct, pct < 100.0);
-      }
+      Map<String, Acc> sample = sample(c, cat, ids, pct, queue);
       List<Integer> versions = versions(c);
       long n = 0;
       for (Integer v : versions) {
@@ -554,7 +581,7 @@ public final class Statistics {
     return List.copyOf(out);
   }
 
-  private static List<LockHolder> holders(Connection c) throws SQLException {
+  private List<LockHolder> holders(Connection c) throws SQLException {
     Catalog cat = catalog(c);
     String text = String.format(StatsSql.HOLDERS,
         cat.heartbeats() ? StatsSql.HOLDERS_HEARTBEAT : StatsSql.HOLDERS_NO_HEARTBEAT,
@@ -580,18 +607,6 @@ public final class Statistics {
       }
     }
     return List.copyOf(out);
-  }
-
-  private static long count(Connection c, String text, Object... params) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(text)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
   }
 
   /** Builds {@link Statistics}. */

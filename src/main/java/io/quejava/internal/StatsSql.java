@@ -22,14 +22,21 @@ public final class StatsSql {
           + "  AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
           + "ORDER BY 2, 1 LIMIT ?";
 
-  /** The database clock, the table's size in pages, and which optional tables exist. */
+  /**
+   * One round trip for what every call needs: the database clock, the table's size in pages and
+   * its last row estimate (reltuples, relpages), which optional tables exist, the locked job ids
+   * (at most the first parameter), and the table's rows counted up to the second parameter.
+   */
   public static final String CATALOG =
-      "SELECT now(), pg_relation_size(to_regclass('que_jobs')) / current_setting('block_size')::bigint,\n"
+      "SELECT now(), pg_relation_size(c.oid) / current_setting('block_size')::bigint,\n"
           + "       to_regclass('que_dead_jobs') IS NOT NULL, to_regclass('que_heartbeats') IS NOT NULL,\n"
-          + "       to_regclass('que_lockers') IS NOT NULL";
-
-  /** Rows of que_jobs, counted up to the parameter. */
-  public static final String BOUNDED_TOTAL = "SELECT count(*) FROM (SELECT 1 FROM que_jobs LIMIT ?) s";
+          + "       to_regclass('que_lockers') IS NOT NULL, c.reltuples::float8, c.relpages::bigint,\n"
+          + "       ARRAY(SELECT DISTINCT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l\n"
+          + "             WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted\n"
+          + "               AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())\n"
+          + "             LIMIT ?),\n"
+          + "       (SELECT count(*) FROM (SELECT 1 FROM que_jobs LIMIT ?) s)\n"
+          + "FROM pg_class c WHERE c.oid = to_regclass('que_jobs')";
 
   /** Dead letters per queue (schema 3's que_dead_jobs), counted over at most the parameter rows. */
   public static final String DEAD_BY_QUEUE =
@@ -138,11 +145,6 @@ public final class StatsSql {
     return rows("que_jobs WHERE queue = ?") + String.format(FIGURES, "queue, job_class");
   }
 
-  /** Exact figures of one queue's pending rows (done rows are counted apart); params: locked ids, queue. */
-  public String exactQueue() {
-    return rows("que_jobs WHERE " + scope("") + " AND " + pending) + String.format(FIGURES, "queue");
-  }
-
   /** Exact figures per job class of one queue's pending rows; params: locked ids, queue. */
   public String exactQueueByClass() {
     return rows("que_jobs WHERE " + scope("") + " AND " + pending) + String.format(FIGURES, "queue, job_class");
@@ -193,6 +195,35 @@ public final class StatsSql {
           + "  FROM q WHERE q.queue IS NOT NULL)\n"
           + "SELECT queue FROM q WHERE queue IS NOT NULL LIMIT ?";
 
+  /**
+   * The queues of the pending rows with each one's pending rows counted up to a bound, in one
+   * statement: the loose scan of {@link #queues()} and, per queue, a short index range. Params:
+   * [version, version,] [version,] bound, queue limit.
+   */
+  public String queuesWithCounts() {
+    String walk = versioned ? QUEUES_OF_VERSION.substring(0, QUEUES_OF_VERSION.indexOf("SELECT queue FROM q WHERE"))
+        : queues().substring(0, queues().indexOf("SELECT queue FROM q WHERE"));
+    return walk + "SELECT q.queue, (SELECT count(*) FROM (SELECT 1 FROM que_jobs j WHERE "
+        + (versioned ? "j.job_schema_version = ? AND " : "") + "j.queue = q.queue AND " + qualified("j")
+        + " LIMIT ?) s)\nFROM q WHERE q.queue IS NOT NULL LIMIT ?";
+  }
+
+  /** Exact figures of several queues' pending rows at once; params: locked ids, [version,] queues. */
+  public String exactQueues() {
+    return rows("que_jobs WHERE " + (versioned ? "job_schema_version = ? AND " : "") + "queue = ANY(?) AND " + pending)
+        + String.format(FIGURES, "queue");
+  }
+
+  /**
+   * Schema 3: which locked ids are among the first rows (in lock order) of each queue, a window per
+   * queue; params: queues, windows, locked ids.
+   */
+  public static final String HEADS =
+      "SELECT b.queue, h.job_id FROM unnest(?::text[], ?::int[]) b(queue, win),\n"
+          + "LATERAL (SELECT j.job_id FROM que_jobs j WHERE j.queue = b.queue\n"
+          + "         ORDER BY j.priority, j.run_at, j.job_id LIMIT b.win) h\n"
+          + "WHERE h.job_id = ANY(?)";
+
   /** Pending rows of one queue, counted up to a bound; params: queue, bound. */
   public String boundedQueue() {
     return "SELECT count(*) FROM (SELECT 1 FROM que_jobs WHERE " + scope("") + " AND " + pending + " LIMIT ?) s";
@@ -223,15 +254,6 @@ public final class StatsSql {
   /** Schema 4–7: pending locked jobs per queue, by the primary key; params: locked ids. */
   public String runningByQueue() {
     return "SELECT queue, " + id + " FROM que_jobs WHERE " + id + " = ANY(?) AND " + pending;
-  }
-
-  /**
-   * Schema 3: which locked ids are among the first rows of one queue in lock order (where workers
-   * take jobs from); params: queue, window, locked ids.
-   */
-  public String runningInHead() {
-    return "SELECT h.job_id FROM (SELECT job_id FROM que_jobs WHERE queue = ?\n"
-        + "  ORDER BY priority, run_at, job_id LIMIT ?) h WHERE h.job_id = ANY(?)";
   }
 
   /**
