@@ -158,6 +158,10 @@ class CliTest extends CliTestBase {
       assertEquals(List.of(free), List.of(j.get("done").get(0).asLong()));
       assertEquals(held, j.get("held").get(0).asLong());
       assertEquals(1, count("SELECT count(*) FROM que_jobs"));
+      try (PreparedStatement unlock = worker.prepareStatement("SELECT pg_advisory_unlock(?)")) {
+        unlock.setLong(1, held); // the worker is done (a closed session lets go only a moment later)
+        unlock.execute();
+      }
     }
     Run after = que("jobs", "delete", Long.toString(held));
     assertEquals(0, after.exit(), after.toString());
