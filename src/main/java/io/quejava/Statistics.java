@@ -343,32 +343,33 @@ public final class Statistics {
     try (PreparedStatement ps = c.prepareStatement(sql.sample(queue != null))) {
       ps.setArray(1, ids);
       ps.setDouble(2, pct);
-      if (queue != null) {
-        ps.setString(3, queue);
-      }
       readFigures(ps, queue == null ? 1 : 2, raw, 1.0, pct < 100.0);
     }
-    if (pct >= 100.0) {
-      return raw;
-    }
-    double scale = 100.0 / pct;
-    double rows = cat.rowEstimate();
-    if (queue == null && rows >= 0) {
+    double scale = 1.0;
+    if (pct < 100.0) {
       long sampled = 0;
       for (Acc a : raw.values()) {
         sampled += a.ready + a.scheduled + a.running + a.finished + a.expired;
       }
-      scale = sampled == 0 ? 0 : rows / sampled;
+      double rows = cat.rowEstimate();
+      scale = rows < 0 ? 100.0 / pct : sampled == 0 ? 0 : rows / sampled;
     }
-    for (Acc a : raw.values()) {
+    Map<String, Acc> out = new TreeMap<>();
+    String prefix = queue == null ? null : queue + "\u0000";
+    for (Map.Entry<String, Acc> e : raw.entrySet()) {
+      if (prefix != null && !e.getKey().startsWith(prefix)) {
+        continue;
+      }
+      Acc a = e.getValue();
       a.ready = Math.round(a.ready * scale);
       a.scheduled = Math.round(a.scheduled * scale);
       a.running = Math.round(a.running * scale);
       a.failing = Math.round(a.failing * scale);
       a.finished = Math.round(a.finished * scale);
       a.expired = Math.round(a.expired * scale);
+      out.put(e.getKey(), a);
     }
-    return raw;
+    return out;
   }
 
   /**

@@ -130,12 +130,21 @@ class StatisticsTest extends PgTest {
     exec("INSERT INTO que_jobs (queue, job_class" + (schemaVersion() >= 6 ? ", job_schema_version" : "")
         + ") SELECT 'big', 'E'" + (schemaVersion() >= 6 ? ", 2" : "") + " FROM generate_series(1, 20000)");
     long pages = count("SELECT pg_relation_size('que_jobs') / 8192");
-    assertTrue(pages > 40, "pages " + pages);
-    StatsReport report = Statistics.builder(client).exactLimit(1000).samplePages(20).build().summary();
+    assertTrue(pages > 120, "pages " + pages);
+    StatsReport report = Statistics.builder(client).exactLimit(1000).samplePages(60).build().summary();
     QueueStats big = byName(report).get("big");
     assertTrue(big.estimated());
     assertTrue(big.ready() > 10_000 && big.ready() < 40_000, big.toString());
     assertTrue(big.oldestReadyAt().isPresent());
+    // analysed: the sample's share of rows times the planner's row estimate
+    exec("ANALYZE que_jobs");
+    QueueStats analysed = byName(Statistics.builder(client).exactLimit(1000).samplePages(60).build().summary()).get("big");
+    assertTrue(analysed.estimated());
+    assertTrue(analysed.ready() > 16_000 && analysed.ready() < 24_000, analysed.toString());
+    List<JobClassStats> byClass = Statistics.builder(client).exactLimit(1000).samplePages(60).build().byJobClass("big");
+    assertEquals(1, byClass.size());
+    assertTrue(byClass.get(0).estimated());
+    assertTrue(byClass.get(0).ready() > 16_000 && byClass.get(0).ready() < 24_000, byClass.toString());
   }
 
   @Test

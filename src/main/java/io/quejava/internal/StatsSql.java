@@ -257,9 +257,9 @@ public final class StatsSql {
   }
 
   /**
-   * A block sample of the table (TABLESAMPLE SYSTEM, the parameter in percent), grouped by queue
-   * (and by class when {@code byClass}); params: locked ids, percent, [queue]. Scale the counts by
-   * 100 / percent.
+   * A block sample of the table (TABLESAMPLE SYSTEM, the parameter in percent), grouped by queue,
+   * or by queue and class when {@code byClass}; params: locked ids, percent. The caller scales the
+   * counts.
    */
   public String sample(boolean byClass) {
     String outcome = modern
@@ -267,8 +267,7 @@ public final class StatsSql {
             + "(finished_at IS NOT NULL OR expired_at IS NOT NULL) AS done"
         : "false AS finished, false AS expired, false AS done";
     return "WITH j AS (SELECT queue, job_class, run_at, error_count, " + outcome + ", "
-        + id + " = ANY(?) AS running FROM que_jobs TABLESAMPLE SYSTEM (?)"
-        + (byClass ? " WHERE queue = ?" : "") + ")\n"
+        + id + " = ANY(?) AS running FROM que_jobs TABLESAMPLE SYSTEM (?))\n"
         + String.format(FIGURES, byClass ? "queue, job_class" : "queue");
   }
 }
