@@ -122,18 +122,28 @@ final class StatusCommand extends Cli {
       printJson(a);
       return Que.OK;
     }
+    boolean modern = stats.schemaVersion() >= 4;
     List<List<String>> t = new ArrayList<>();
     boolean est = false;
     for (JobClassStats c : rows) {
       String e = c.estimated() ? "~" : "";
       est |= c.estimated();
-      t.add(row(c.jobClass(), e + c.ready(), e + c.scheduled(), e + c.running(), e + c.failing(), e + c.finished(),
-          e + c.expired(), c.oldestReadyAt().isPresent() ? Text.age(c.oldestReadyAge()) : "-"));
+      List<String> r = new ArrayList<>(row(c.jobClass(), e + c.ready(), e + c.scheduled(), e + c.running(), e + c.failing()));
+      if (modern) {
+        r.addAll(row(e + c.finished(), e + c.expired()));
+      }
+      r.add(c.oldestReadyAt().isPresent() ? Text.age(c.oldestReadyAge()) : "-");
+      t.add(r);
     }
+    List<String> headers = new ArrayList<>(List.of("CLASS", "READY", "SCHEDULED", "RUNNING", "FAILING"));
+    if (modern) {
+      headers.addAll(List.of("FINISHED", "EXPIRED"));
+    }
+    headers.add("OLDEST READY");
     if (t.isEmpty()) {
       println("no jobs in queue '" + Text.safe(queue) + "'");
     } else {
-      print(Text.table(List.of("CLASS", "READY", "SCHEDULED", "RUNNING", "FAILING", "FINISHED", "EXPIRED", "OLDEST READY"), t, 60));
+      print(Text.table(headers, t, 60));
     }
     if (est) {
       println("~ estimate from a block sample");

@@ -78,7 +78,7 @@ final class Text {
         String v = cut(r.get(i), maxWidth);
         c.add(v);
         w[i] = Math.max(w[i], v.codePointCount(0, v.length()));
-        if (!v.isEmpty() && !v.matches("~?[0-9][0-9,.]*[a-z]*")) {
+        if (!v.isEmpty() && !v.matches("~?[0-9][0-9a-z,.]*")) {
           numeric[i] = false;
         }
       }
