@@ -357,4 +357,17 @@ class CliTest extends CliTestBase {
       assertTrue(j.get("holders").size() >= 1);
     }
   }
+
+  @Test
+  void longWritesShowProgressOnATerminalOnly() throws Exception {
+    exec("INSERT INTO que_jobs (queue, job_class" + (schemaVersion() >= 6 ? ", job_schema_version" : "")
+        + ") SELECT 'bulk', 'B'" + (schemaVersion() >= 6 ? ", 2" : "") + " FROM generate_series(1, 300)");
+    Run quiet = que("jobs", "retry", "--queue", "bulk", "--yes");
+    assertEquals(0, quiet.exit(), quiet.toString());
+    assertFalse(quiet.err().contains("retry: "), quiet.err());
+    Run shown = queOn(true, env(), "", "jobs", "delete", "--queue", "bulk", "--yes");
+    assertEquals(0, shown.exit(), shown.toString());
+    assertTrue(shown.err().contains("delete: 300/300"), shown.err());
+    assertTrue(shown.out().contains("deleted 300 job(s)"), shown.out());
+  }
 }

@@ -86,11 +86,16 @@ abstract class CliTestBase {
   }
 
   Run queWith(Map<String, String> env, String stdin, String... args) {
+    return queOn(false, env, stdin, args);
+  }
+
+  /** {@code terminal}: as if a person watched (progress lines on stderr). */
+  Run queOn(boolean terminal, Map<String, String> env, String stdin, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int exit = Que.run(args, env, new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8),
-        new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false);
+        new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), terminal);
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 

@@ -77,4 +77,32 @@ class QueJarIT extends CliTestBase {
     assertFalse(down.err().contains("Hush-hush") || down.err().contains("Exception"), down.err());
     assertEquals(before, snapshot());
   }
+
+  @Test
+  void deadLettersSchedulesAndInflightThroughTheJar() throws Exception {
+    assertEquals(0, jar("migrate", "--extension", "deadletter", "--extension", "schedule").exit());
+    long id = insert("q", "Dead", "now()", 16);
+    if (modern()) {
+      exec("UPDATE que_jobs SET expired_at = now() WHERE id = ?", id);
+    } else {
+      exec("INSERT INTO que_dead_jobs (priority, run_at, job_id, job_class, args, error_count, last_error, queue, reason)"
+          + " SELECT priority, run_at, job_id, job_class, args, error_count, 'boom', queue, 'max_attempts' FROM que_jobs");
+      exec("DELETE FROM que_jobs");
+    }
+    Run list = jar("dead", "list", "--json");
+    assertEquals(0, list.exit(), list.toString());
+    assertEquals(id, M.readTree(list.out()).get(0).get("id").asLong());
+    assertEquals(0, jar("dead", "replay", Long.toString(id)).exit());
+    assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ? AND error_count = 0", id));
+    assertEquals(0, jar("dead", "purge", "--older-than", "1d", "--yes").exit());
+    io.quejava.ext.schedule.Schedules.create(ds)
+        .upsert(io.quejava.ext.schedule.Schedule.every("hourly", "every hour", "Tick").queue("s"));
+    Run sl = jar("schedules", "list", "--json");
+    assertEquals("hourly", M.readTree(sl.out()).get(0).get("name").asText(), sl.toString());
+    assertEquals(0, jar("schedules", "disable", "hourly").exit());
+    assertEquals(1, jar("schedules", "enable", "nope").exit());
+    assertEquals(0, jar("schedules", "run-now", "hourly").exit());
+    assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE job_class = 'Tick'"));
+    assertEquals(0, jar("inflight", "--hung", "--json").exit());
+  }
 }
