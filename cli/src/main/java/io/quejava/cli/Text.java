@@ -51,7 +51,7 @@ final class Text {
   private static boolean isInvisibleControl(int cp) {
     return cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
         || cp == 0x2028 || cp == 0x2029 || cp == 0x061C || cp == 0xFEFF
-        || Character.getType(cp) == Character.FORMAT && cp != 0x200D;
+        || Character.getType(cp) == Character.FORMAT && cp != 0x200C && cp != 0x200D; // joiners shape scripts and emoji
   }
 
   /** At most {@code max} code points, an ellipsis marking the cut. */
