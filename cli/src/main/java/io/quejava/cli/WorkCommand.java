@@ -82,11 +82,20 @@ final class WorkCommand extends Cli {
   @Option(names = "--schedules", description = "also enqueue due cron and interval schedules (the schedule extension)")
   boolean schedules;
 
+  @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+      description = "trace, debug, info, warn or error: the library's and the handlers' logs on stderr (default: ${DEFAULT-VALUE})")
+  String logLevel;
+
   @Option(names = "--probe-port", paramLabel = "PORT", description = "serve /health/live and /health/ready on this port (0: any free port, printed)")
   Integer probePort;
 
   @Override
   public Integer call() throws Exception {
+    if (!List.of("trace", "debug", "info", "warn", "error").contains(logLevel)) {
+      throw usage("--log-level must be trace, debug, info, warn or error, got '" + Text.safe(logLevel) + "'");
+    }
+    // Read when the first logger is made, which in the que process is after this point.
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
     if (workers < 1 || workers > 1000) {
       throw usage("--workers must be 1 to 1000, got " + workers);
     }
