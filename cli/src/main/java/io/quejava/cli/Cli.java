@@ -144,7 +144,11 @@ abstract class Cli implements Callable<Integer> {
       return new Failure(Que.FAILED, "cannot connect to " + Text.safe(where) + ": " + firstLine(redact(sql.getMessage(), password)));
     }
     if (e instanceof QueException) {
-      return new Failure(Que.FAILED, firstLine(redact(Text.safe(e.getMessage()), password)));
+      String m = firstLine(redact(Text.safe(e.getMessage()), password));
+      if (m.contains("does not exist: create it with")) {
+        m = m.substring(0, m.indexOf(": create it with")) + ": create it with que migrate";
+      }
+      return new Failure(Que.FAILED, m);
     }
     return new Failure(Que.FAILED, firstLine(redact(Text.safe(e.toString()), password)));
   }

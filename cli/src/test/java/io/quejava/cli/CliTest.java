@@ -370,4 +370,17 @@ class CliTest extends CliTestBase {
     assertTrue(shown.err().contains("delete: 300/300"), shown.err());
     assertTrue(shown.out().contains("deleted 300 job(s)"), shown.out());
   }
+
+  @Test
+  void withoutATableItSaysToMigrate() throws Exception {
+    Map<String, String> env = env();
+    env.put("QUE_SCHEMA", "que_cli_no_table");
+    exec("CREATE SCHEMA IF NOT EXISTS que_cli_no_table");
+    Run r = queWith(env, "", "status");
+    assertEquals(1, r.exit(), r.toString());
+    assertTrue(r.err().contains("que_jobs does not exist: create it with que migrate"), r.err());
+    Run s = queWith(env, "", "schema");
+    assertEquals(0, s.exit(), s.toString());
+    assertTrue(s.out().contains("version:    0"), s.out());
+  }
 }
