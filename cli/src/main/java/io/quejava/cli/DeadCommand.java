@@ -122,7 +122,9 @@ final class DeadCommand implements Runnable {
       }
       DeadLetters dead = dead(this);
       Set<Long> targets = new LinkedHashSet<>(ids);
-      if (ids.isEmpty()) {
+      if (!ids.isEmpty()) {
+        requireDead(dead, targets);
+      } else {
         dead.list(filter.filter(Math.min(limit, DeadJobFilter.MAX_LIMIT))).forEach(j -> targets.add(j.id()));
         if (targets.isEmpty()) {
           println("no dead jobs match; nothing to replay");
@@ -143,11 +145,11 @@ final class DeadCommand implements Runnable {
       } else {
         println("replayed " + replayed.size() + " job(s)");
         if (!skipped.isEmpty()) {
-          println("skipped " + skipped.size() + " (not dead jobs, or held by a session): "
+          println("skipped " + skipped.size() + " held by a session or changed meanwhile: "
               + skipped.stream().limit(50).map(String::valueOf).collect(Collectors.joining(", ")));
         }
       }
-      return skipped.isEmpty() ? Que.OK : ids.isEmpty() ? Que.PARTIAL : replayed.isEmpty() ? Que.FAILED : Que.PARTIAL;
+      return skipped.isEmpty() ? Que.OK : Que.PARTIAL;
     }
   }
 
@@ -174,6 +176,7 @@ final class DeadCommand implements Runnable {
         confirm(yes, "delete every dead job that died more than " + olderThan + " ago?");
         n = dead.purgeOlderThan(age);
       } else {
+        requireDead(dead, new LinkedHashSet<>(ids));
         n = 0;
         for (List<Long> chunk : chunks(new ArrayList<>(new LinkedHashSet<>(ids)), DeadLetters.MAX_IDS)) {
           n += dead.delete(chunk);
@@ -203,6 +206,19 @@ final class DeadCommand implements Runnable {
       } catch (java.time.format.DateTimeParseException e) {
         throw usage("--older-than: '" + Text.safe(s) + "' is not a duration (30d, 12h, 90m, 45s or PT1H)");
       }
+    }
+  }
+
+  /** Refuses, before any change, ids that are not dead jobs. */
+  static void requireDead(DeadLetters dead, java.util.Collection<Long> ids) {
+    Set<Long> known = new java.util.HashSet<>();
+    for (List<Long> chunk : chunks(new ArrayList<>(ids), DeadLetters.MAX_IDS)) {
+      known.addAll(dead.existing(chunk));
+    }
+    List<Long> unknown = ids.stream().filter(i -> !known.contains(i)).toList();
+    if (!unknown.isEmpty()) {
+      throw new CliException(Que.FAILED, "no dead job with id " + unknown.stream().limit(50).map(String::valueOf)
+          .collect(Collectors.joining(", ")) + "; nothing changed");
     }
   }
 

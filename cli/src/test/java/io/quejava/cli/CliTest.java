@@ -323,6 +323,13 @@ class CliTest extends CliTestBase {
     assertEquals(1, dead.size());
     Run status = que("status");
     assertTrue(status.out().contains("DEAD"), status.out());
+    List<String> before = snapshot();
+    Run unknown = que("dead", "replay", Long.toString(id), "5");
+    assertEquals(1, unknown.exit(), unknown.toString());
+    assertTrue(unknown.err().contains("no dead job with id 5; nothing changed"), unknown.err());
+    assertEquals(1, que("dead", "purge", "5").exit());
+    assertEquals(before, snapshot());
+    assertEquals(1, json(que("dead", "list", "--json")).size());
     Run replay = que("dead", "replay", Long.toString(id));
     assertEquals(0, replay.exit(), replay.toString());
     assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ?", id));
