@@ -37,12 +37,12 @@ import java.util.stream.Collectors;
  * See bench/README.md for what each scenario measures and how.
  */
 public final class Bench {
-  static final List<String> SCENARIOS = List.of("enqueue", "work", "latency", "backlog", "idle");
+  static final List<String> SCENARIOS = List.of("enqueue", "work", "latency", "backlog", "idle", "stats");
 
   static final String USAGE = """
       usage: mvn -q test-compile exec:java@bench [-Dexec.args="OPTIONS"]
         --quick                 smoke run at a small scale (~2 min)
-        --only LIST             scenarios to run, comma-separated: enqueue,work,latency,backlog,idle
+        --only LIST             scenarios to run, comma-separated: enqueue,work,latency,backlog,idle,stats
         --url URL               use this server (postgres://user:pw@host:port/db) instead of a
                                 throwaway cluster; also QUE_BENCH_DATABASE_URL. A database is
                                 created in it for the run and dropped afterwards
@@ -207,7 +207,7 @@ public final class Bench {
       String header = header(ctx, root);
       System.out.println(header);
       System.out.flush();
-      if (o.only.stream().anyMatch(s -> !s.equals("idle"))) {
+      if (o.only.stream().anyMatch(s -> !s.equals("idle") && !s.equals("stats"))) {
         warmUp(ctx);
       }
       for (String s : o.only) {
@@ -218,6 +218,7 @@ public final class Bench {
             case "work" -> WorkBench.run(ctx);
             case "latency" -> LatencyBench.run(ctx);
             case "backlog" -> BacklogBench.run(ctx);
+            case "stats" -> StatsBench.run(ctx);
             default -> IdleBench.run(ctx);
           }
         } catch (Exception | AssertionError e) {

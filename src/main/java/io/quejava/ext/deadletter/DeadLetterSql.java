@@ -64,6 +64,13 @@ final class DeadLetterSql {
 
   static final String CLASSIC_DELETE = "DELETE FROM que_dead_jobs WHERE job_id = ANY(?)";
 
+  /** Which of these ids are dead jobs (by the primary key). */
+  static final String CLASSIC_EXISTING = "SELECT job_id FROM que_dead_jobs WHERE job_id = ANY(?) ORDER BY job_id";
+
+  /** Which of these ids are expired rows of que_jobs (by the primary key). */
+  static final String MODERN_EXISTING =
+      "SELECT id FROM que_jobs WHERE id = ANY(?) AND expired_at IS NOT NULL ORDER BY id";
+
   static final String CLASSIC_PURGE = "DELETE FROM que_dead_jobs WHERE died_at < ?";
 
   // ---- schemas 4 to 7: expired que_jobs rows ----

@@ -87,6 +87,28 @@ public final class DeadLetters {
     return list(DeadJobFilter.all());
   }
 
+  /**
+   * Which of these ids are dead jobs now, in id order: for callers that refuse a request naming a
+   * job that is not dead before changing anything.
+   *
+   * @throws IllegalArgumentException when {@code ids} holds null or more than {@value #MAX_IDS} ids
+   */
+  public List<Long> existing(Collection<Long> ids) {
+    Long[] wanted = checkIds(ids);
+    return inTransaction("find dead jobs", c -> {
+      try (PreparedStatement ps = c.prepareStatement(modern ? DeadLetterSql.MODERN_EXISTING : DeadLetterSql.CLASSIC_EXISTING)) {
+        ps.setArray(1, c.createArrayOf("bigint", wanted));
+        List<Long> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
   /** How many dead jobs match the filter (its limit does not apply). */
   public long count(DeadJobFilter filter) {
     Args.notNull(filter, "filter");

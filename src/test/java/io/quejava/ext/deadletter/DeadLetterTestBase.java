@@ -182,6 +182,7 @@ abstract class DeadLetterTestBase {
     Job job = client.enqueue(NewJob.of("R", 1).queue(queue).priority(3));
     drain(w);
     assertEquals(1, dead.count(DeadJobFilter.all().queue(queue)));
+    assertEquals(List.of(job.id()), dead.existing(List.of(999_999_999L, job.id())), "existing names only dead jobs");
     Instant before = dbNow();
     assertEquals(List.of(job.id()), dead.replay(List.of(job.id(), 999_999_999L)));
     List<Object[]> rows = sql.rows("SELECT " + idColumn() + ", queue, priority, error_count, run_at, job_class, args::text"
@@ -200,6 +201,7 @@ abstract class DeadLetterTestBase {
     }
     assertEquals(0, dead.count());
     assertFalse(dead.replay(job.id()), "a second replay finds nothing");
+    assertEquals(List.of(), dead.existing(List.of(job.id())), "a replayed job is no longer dead");
   }
 
   @Test

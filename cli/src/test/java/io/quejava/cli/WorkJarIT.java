@@ -1,0 +1,92 @@
+package io.quejava.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quejava.Client;
+import io.quejava.NewJob;
+import io.quejava.examples.handlers.ExampleHandlers;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code que work} through the built jar: it loads the example application's handler jar (a
+ * HandlerProvider found by ServiceLoader), works jobs on two queues, answers its health probes,
+ * and stops cleanly on SIGTERM. Schema 3 here, 7 in {@link ModernWorkJarIT}.
+ */
+class WorkJarIT extends CliTestBase {
+  static String handlerJar() throws Exception {
+    return Path.of(ExampleHandlers.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+  }
+
+  @Test
+  void worksTheShippedHandlersAnswersProbesAndStopsOnSigterm() throws Exception {
+    Client client = Client.create(ds);
+    client.enqueue(NewJob.of("SendWelcome", "ada@example.com", "Ada").queue("mail"));
+    client.enqueue(NewJob.of("Sum", 1, 2, 3).queue("math"));
+    client.enqueue(NewJob.of("Sum", 4).queue("math"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        jar().toString(), "work", "--queue", "mail", "--queue", "math=2", "--classpath", handlerJar(),
+        "--wake-interval", "200ms", "--probe-port", "0", "--shutdown-timeout", "10s", "--heartbeats"));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().keySet().removeIf(k -> k.startsWith("QUE_") || k.startsWith("PG") || k.equals("DATABASE_URL"));
+    pb.environment().putAll(env());
+    Path out = Files.createTempFile("que-work", ".out");
+    Path err = Files.createTempFile("que-work", ".err");
+    pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(out.toFile()).redirectError(err.toFile());
+    Process p = pb.start();
+    try {
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (count("SELECT count(*) FROM que_jobs") > 0) {
+        assertTrue(p.isAlive(), "que work died: " + Files.readString(err));
+        assertTrue(System.nanoTime() < deadline, "jobs not worked in 60 s: " + Files.readString(err));
+        Thread.sleep(100);
+      }
+      Matcher m = Pattern.compile("localhost:(\\d+)/health").matcher(Files.readString(err, StandardCharsets.UTF_8));
+      assertTrue(m.find(), Files.readString(err));
+      HttpClient http = HttpClient.newHttpClient();
+      for (String path : List.of("/health/live", "/health/ready")) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + m.group(1) + path)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), path + ": " + r.body());
+      }
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "que work did not stop on SIGTERM");
+      String e = Files.readString(err, StandardCharsets.UTF_8);
+      assertEquals(0, p.exitValue(), e);
+      assertTrue(e.contains("stopped; worked 3, failed 0"), e);
+      assertTrue(e.contains("4 workers on 'mail', 'math' (at most 2)"), e);
+    } finally {
+      p.destroyForcibly();
+      Files.deleteIfExists(out);
+      Files.deleteIfExists(err);
+    }
+  }
+
+  @Test
+  void withoutHandlersOrWithABadClasspathItSaysSo() throws Exception {
+    Run none = jar("work", "--queue", "q");
+    assertEquals(1, none.exit(), none.toString());
+    assertTrue(none.err().contains("no io.quejava.HandlerProvider found"), none.err());
+    Run bad = jar("work", "--classpath", "/no/such/jobs.jar");
+    assertEquals(2, bad.exit(), bad.toString());
+    Run badQueue = jar("work", "--queue", "q=0", "--classpath", handlerJar());
+    assertEquals(2, badQueue.exit(), badQueue.toString());
+  }
+
+  Run jar(String... args) throws Exception {
+    return jar(env(), false, args);
+  }
+}
