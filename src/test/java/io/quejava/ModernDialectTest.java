@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quejava.internal.Session;
+import io.quejava.testing.TestSql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -42,10 +43,10 @@ import org.postgresql.PGNotification;
 class ModernDialectTest extends PgTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private Db s3;
-  private Db s4;
-  private Db s5;
-  private Db s6;
+  private TestSql s3;
+  private TestSql s4;
+  private TestSql s5;
+  private TestSql s6;
 
   @Override
   protected int schemaVersion() {
@@ -54,15 +55,15 @@ class ModernDialectTest extends PgTest {
 
   @BeforeAll
   void otherSchemas() {
-    s3 = new Db(schemaAt(3, "modern_s3"));
-    s4 = new Db(schemaAt(4, "modern_s4"));
-    s5 = new Db(schemaAt(5, "modern_s5"));
-    s6 = new Db(schemaAt(6, "modern_s6"));
+    s3 = new TestSql(schemaAt(3, "modern_s3"));
+    s4 = new TestSql(schemaAt(4, "modern_s4"));
+    s5 = new TestSql(schemaAt(5, "modern_s5"));
+    s6 = new TestSql(schemaAt(6, "modern_s6"));
   }
 
   @BeforeEach
   void emptyOtherQueues() throws SQLException {
-    for (Db db : List.of(s3, s4, s5, s6)) {
+    for (TestSql db : List.of(s3, s4, s5, s6)) {
       db.exec("TRUNCATE que_jobs");
     }
   }
@@ -341,7 +342,7 @@ class ModernDialectTest extends PgTest {
 
   @Test
   void schema3RefusesMaxRetryCountFinishAndExpire() throws SQLException {
-    Client classic = Client.create(s3.ds);
+    Client classic = Client.create(s3.ds());
     WorkMap map = WorkMap.of("X", j -> { });
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new Worker(classic, map, WorkerConfig.custom().maxRetryCount(5).build()));
@@ -406,14 +407,14 @@ class ModernDialectTest extends PgTest {
 
   @Test
   void kwargsAndTagsAreRefusedWhereTheSchemaHasNoColumnForThem() throws SQLException {
-    Client classic = Client.create(s3.ds);
+    Client classic = Client.create(s3.ds());
     rejects("kwargs:", () -> classic.enqueue(NewJob.of("X").kwargs(Map.of("a", 1))));
     rejects("tags:", () -> classic.enqueue(NewJob.of("X").tags("t")));
     rejects("jobs[1].tags:", () -> classic.enqueueAll(List.of(NewJob.of("X"), NewJob.of("X").tags("t"))));
     assertEquals(0, s3.count("SELECT count(*) FROM que_jobs"));
 
-    for (Db db : List.of(s4, s5)) {
-      Client c = Client.create(db.ds);
+    for (TestSql db : List.of(s4, s5)) {
+      Client c = Client.create(db.ds());
       rejects("kwargs:", () -> c.enqueue(NewJob.of("X").kwargs(Map.of("a", 1))));
       rejects("jobs[0].kwargs:", () -> c.enqueueAll(List.of(NewJob.of("X").kwargsJson("{}"))));
       assertEquals(0, db.count("SELECT count(*) FROM que_jobs"), "nothing written on schema " + c.schemaVersion());
@@ -498,7 +499,7 @@ class ModernDialectTest extends PgTest {
 
   @Test
   void schema5AlwaysSpeaksJobSchemaVersion1() throws SQLException {
-    Client five = Client.builder(s5.ds).jobSchemaVersion(2).build();
+    Client five = Client.builder(s5.ds()).jobSchemaVersion(2).build();
     assertEquals(5, five.schemaVersion());
     assertEquals(java.util.OptionalInt.of(1), five.jobSchemaVersion(), "schema 5 (Que 1.3/1.4) only knows version 1");
     // Que 1.3's insert_job, options left to their defaults.
@@ -531,8 +532,8 @@ class ModernDialectTest extends PgTest {
     SQLException e = assertThrows(SQLException.class,
         () -> s6.exec("INSERT INTO que_jobs (job_class) VALUES ('NoVersion')"));
     assertEquals("23502", e.getSQLState(), "schema 6 has no default for job_schema_version");
-    Client six = Client.create(s6.ds);
-    Client sixOne = Client.builder(s6.ds).jobSchemaVersion(1).build();
+    Client six = Client.create(s6.ds());
+    Client sixOne = Client.builder(s6.ds()).jobSchemaVersion(1).build();
     Job two = six.enqueue(NewJob.of("Two").kwargs(Map.of("k", 1)));
     Job first = sixOne.enqueue(NewJob.of("One").priority(1));
     assertEquals(Arrays.asList(2, "{\"k\": 1}"), Arrays.asList(
@@ -552,7 +553,7 @@ class ModernDialectTest extends PgTest {
 
   @Test
   void schema4HasNoJobSchemaVersion() throws SQLException {
-    Client four = Client.create(s4.ds);
+    Client four = Client.create(s4.ds());
     assertTrue(four.jobSchemaVersion().isEmpty());
     assertEquals("default", four.defaultQueue());
     Job job = four.enqueue(NewJob.of("Four", Map.of("a", 1)));
@@ -906,13 +907,13 @@ class ModernDialectTest extends PgTest {
 
   @Test
   void aLostCommentIsRefusedUnlessTheVersionIsAssumed() throws SQLException {
-    Db lost = new Db(schemaAt(7, "modern_lost"));
+    TestSql lost = new TestSql(schemaAt(7, "modern_lost"));
     lost.exec("COMMENT ON TABLE que_jobs IS NULL");
-    QueException e = assertThrows(QueException.class, () -> Client.create(lost.ds));
+    QueException e = assertThrows(QueException.class, () -> Client.create(lost.ds()));
     assertTrue(e.getMessage().contains("no schema-version comment"), e.getMessage());
     assertTrue(e.getMessage().contains("COMMENT ON TABLE"), "it says how to fix it: " + e.getMessage());
 
-    Client assumed = Client.builder(lost.ds).assumeSchemaVersion(7).build();
+    Client assumed = Client.builder(lost.ds()).assumeSchemaVersion(7).build();
     assertEquals(7, assumed.schemaVersion());
     Job job = assumed.enqueue("Works");
     try (LockedJob locked = assumed.lockJob("default").orElseThrow()) {
@@ -920,71 +921,24 @@ class ModernDialectTest extends PgTest {
       locked.delete();
     }
     QueException wrong = assertThrows(QueException.class,
-        () -> Client.builder(lost.ds).assumeSchemaVersion(3).build());
+        () -> Client.builder(lost.ds()).assumeSchemaVersion(3).build());
     assertTrue(wrong.getMessage().contains("do not match"), "an assumed version is still checked against the columns: "
         + wrong.getMessage());
   }
 
   @Test
   void aModernCommentOnClassicColumnsIsRefusedAsInconsistent() throws SQLException {
-    Db liar = new Db(schemaAt(3, "modern_liar"));
+    TestSql liar = new TestSql(schemaAt(3, "modern_liar"));
     liar.exec("COMMENT ON TABLE que_jobs IS '7'");
-    QueException e = assertThrows(QueException.class, () -> Client.create(liar.ds));
+    QueException e = assertThrows(QueException.class, () -> Client.create(liar.ds()));
     assertTrue(e.getMessage().contains("says schema version 7"), e.getMessage());
     assertTrue(e.getMessage().contains("look like schema 3"), e.getMessage());
-    assertThrows(QueException.class, () -> Client.builder(liar.ds).assumeSchemaVersion(7).build());
+    assertThrows(QueException.class, () -> Client.builder(liar.ds()).assumeSchemaVersion(7).build());
   }
 
   // ---------------------------------------------------------------------------------------------
   // Helpers
 
-  /** A test schema other than the class's own, with the few queries the tests need on it. */
-  private static final class Db {
-    final DataSource ds;
-
-    Db(DataSource ds) {
-      this.ds = ds;
-    }
-
-    void exec(String sql, Object... params) throws SQLException {
-      try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-        for (int i = 0; i < params.length; i++) {
-          ps.setObject(i + 1, params[i]);
-        }
-        ps.execute();
-      }
-    }
-
-    List<Object[]> rows(String sql, Object... params) throws SQLException {
-      try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-        for (int i = 0; i < params.length; i++) {
-          ps.setObject(i + 1, params[i]);
-        }
-        try (ResultSet rs = ps.executeQuery()) {
-          List<Object[]> out = new ArrayList<>();
-          int n = rs.getMetaData().getColumnCount();
-          while (rs.next()) {
-            Object[] row = new Object[n];
-            for (int i = 0; i < n; i++) {
-              row[i] = rs.getObject(i + 1);
-            }
-            out.add(row);
-          }
-          return out;
-        }
-      }
-    }
-
-    Object one(String sql, Object... params) throws SQLException {
-      List<Object[]> rows = rows(sql, params);
-      assertEquals(1, rows.size(), sql);
-      return rows.get(0)[0];
-    }
-
-    long count(String sql, Object... params) throws SQLException {
-      return ((Number) one(sql, params)).longValue();
-    }
-  }
 
   /** What a listener received, up to and including the marker job's job_available. */
   private record Notifications(List<Long> jobAvailable, List<Long> jobChange, List<JsonNode> payloads) {}

@@ -19,6 +19,11 @@ public final class TestSql {
     this.ds = ds;
   }
 
+  /** The data source the statements run on. */
+  public DataSource ds() {
+    return ds;
+  }
+
   public void exec(String sql, Object... params) throws SQLException {
     try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
       bind(ps, params);

@@ -1,5 +1,6 @@
 package io.quejava.cli;
 
+import io.quejava.testing.TestSql;
 import io.quejava.Migrator;
 import io.quejava.testing.TestDatabase;
 import java.io.ByteArrayInputStream;
@@ -100,36 +101,15 @@ abstract class CliTestBase {
   }
 
   void exec(String sql, Object... params) throws SQLException {
-    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      ps.execute();
-    }
+    new TestSql(ds).exec(sql, params);
   }
 
   List<Object[]> rows(String sql, Object... params) throws SQLException {
-    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < params.length; i++) {
-        ps.setObject(i + 1, params[i]);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        List<Object[]> out = new ArrayList<>();
-        int n = rs.getMetaData().getColumnCount();
-        while (rs.next()) {
-          Object[] r = new Object[n];
-          for (int i = 0; i < n; i++) {
-            r[i] = rs.getObject(i + 1);
-          }
-          out.add(r);
-        }
-        return out;
-      }
-    }
+    return new TestSql(ds).rows(sql, params);
   }
 
   long count(String sql, Object... params) throws SQLException {
-    return ((Number) rows(sql, params).get(0)[0]).longValue();
+    return new TestSql(ds).count(sql, params);
   }
 
   static final com.fasterxml.jackson.databind.ObjectMapper M = new com.fasterxml.jackson.databind.ObjectMapper();
