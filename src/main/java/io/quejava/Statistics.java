@@ -2,6 +2,7 @@ package io.quejava;
 
 import io.quejava.internal.Args;
 import io.quejava.internal.StatsSql;
+import io.quejava.internal.Tx;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -124,31 +125,9 @@ public final class Statistics {
 
   // ---------------------------------------------------------------------------------------------
 
-  private interface Read<T> {
-    T run(Connection c) throws SQLException;
-  }
-
-  private <T> T read(String what, Read<T> work) {
-    try (Connection c = dataSource.getConnection()) {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        try (java.sql.Statement st = c.createStatement()) {
-          // One snapshot and one now() for every figure; the first statement of the transaction.
-          st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        }
-        T result = work.run(c);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    } catch (SQLException e) {
-      throw new QueException(what + " failed: " + e.getMessage(), e);
-    }
+  /** One read-only snapshot: one now() and one view of the table for every figure. */
+  private <T> T read(String what, Tx.Work<T> work) {
+    return Tx.readSnapshot(dataSource, what, work);
   }
 
   /** What the one catalog query says. */

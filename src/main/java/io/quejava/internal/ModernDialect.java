@@ -240,8 +240,6 @@ public final class ModernDialect implements Dialect {
           + "    last_error_backtrace = left(?::text, 10000)\n"
           + "WHERE id = ?";
   private static final String UNLOCK = "SELECT pg_advisory_unlock(?::bigint)";
-  private static final String SKIP_NOTIFY_ON = "SELECT current_setting('que.skip_notify', true), set_config('que.skip_notify', 'true', true)";
-  private static final String SKIP_NOTIFY_RESTORE = "SELECT set_config('que.skip_notify', coalesce(?, ''), true)";
 
   @Override
   public int schemaVersion() {
@@ -321,13 +319,10 @@ public final class ModernDialect implements Dialect {
     }
     boolean done = false;
     try {
-      String previous = skipNotify ? skipNotify(c) : null;
+      String previous = skipNotify ? SkipNotify.on(c) : null;
       List<JobRow> rows = insertArrays(c, jobs);
       if (skipNotify) {
-        try (PreparedStatement ps = c.prepareStatement(SKIP_NOTIFY_RESTORE)) {
-          ps.setString(1, previous);
-          ps.execute();
-        }
+        SkipNotify.restore(c, previous);
       }
       if (ownTransaction) {
         c.commit();
@@ -341,13 +336,6 @@ public final class ModernDialect implements Dialect {
         }
         c.setAutoCommit(true);
       }
-    }
-  }
-
-  private static String skipNotify(Connection c) throws SQLException {
-    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(SKIP_NOTIFY_ON)) {
-      rs.next();
-      return rs.getString(1);
     }
   }
 

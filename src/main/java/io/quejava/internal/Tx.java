@@ -20,10 +20,27 @@ public final class Tx {
    * failure becomes a {@link QueException} whose message starts with {@code what}.
    */
   public static <T> T run(DataSource dataSource, String what, Work<T> work) {
+    return run(dataSource, what, null, work);
+  }
+
+  /**
+   * As {@link #run(DataSource, String, Work)}, in one read-only snapshot (REPEATABLE READ): every
+   * statement of {@code work} sees the same data and the same {@code now()}.
+   */
+  public static <T> T readSnapshot(DataSource dataSource, String what, Work<T> work) {
+    return run(dataSource, what, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", work);
+  }
+
+  private static <T> T run(DataSource dataSource, String what, String first, Work<T> work) {
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
+        if (first != null) {
+          try (java.sql.Statement st = c.createStatement()) {
+            st.execute(first);
+          }
+        }
         T result = work.run(c);
         c.commit();
         return result;

@@ -35,9 +35,6 @@ public final class UniqueInsert {
   /** How many times one job's claim runs again after its key was taken over or released meanwhile. */
   static final int MAX_ROUNDS = 10;
 
-  private static final String SKIP_NOTIFY_ON =
-      "SELECT current_setting('que.skip_notify', true), set_config('que.skip_notify', 'true', true)";
-  private static final String SKIP_NOTIFY_RESTORE = "SELECT set_config('que.skip_notify', coalesce(?, ''), true)";
 
   private static final String TAKE_OVER = "DELETE FROM que_unique_jobs WHERE unique_key = ? AND job_id = ?";
 
@@ -163,13 +160,10 @@ public final class UniqueInsert {
     boolean done = false;
     try {
       boolean skipNotify = batch && schemaVersion >= 7;
-      String previous = skipNotify ? skipNotify(c) : null;
+      String previous = skipNotify ? SkipNotify.on(c) : null;
       List<Outcome> out = run(c, jobs, keys);
       if (skipNotify) {
-        try (PreparedStatement ps = c.prepareStatement(SKIP_NOTIFY_RESTORE)) {
-          ps.setString(1, previous);
-          ps.execute();
-        }
+        SkipNotify.restore(c, previous);
       }
       if (own) {
         c.commit();
@@ -384,13 +378,6 @@ public final class UniqueInsert {
         }
         return new ClaimRow(0, null, false);
       }
-    }
-  }
-
-  private static String skipNotify(Connection c) throws SQLException {
-    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(SKIP_NOTIFY_ON)) {
-      rs.next();
-      return rs.getString(1);
     }
   }
 
