@@ -24,6 +24,8 @@ import org.postgresql.PGConnection;
  */
 final class EnqueueBench {
   static final int BATCH = 10_000;
+  /** Untimed enqueues per thread before each timed single-enqueue slice. */
+  static final int WARM_UP_CALLS = 10;
 
   private EnqueueBench() {}
 
@@ -47,10 +49,11 @@ final class EnqueueBench {
       double[] jobs = new double[5];
       double[] seconds = new double[5];
       for (int round = 0; round < rounds; round++) {
-        boolean profile = threads == 1 && round == rounds - 1; // the last slice: the JIT has settled
+        boolean profile = round == rounds - 1; // the last slice: the JIT has settled
         Bench.progress("enqueue, " + what + ", slice " + (round + 1) + " of " + rounds);
         prepare(env);
-        double[] j = javaSingle(ctx, env.bench, threads, slice, profile, () -> NewJob.of(JavaDrain.NOOP));
+        double[] j = javaSingle(ctx, env.bench, null, threads, slice, profile ? "enqueue, " + what + ": que-java" : null,
+            () -> NewJob.of(JavaDrain.NOOP));
         jobs[0] += j[0];
         seconds[0] += j[1];
         if (notify != null) {
@@ -58,7 +61,9 @@ final class EnqueueBench {
             boolean idle = k == 1;
             Bench.progress("enqueue, " + what + ", notify extension, " + (idle ? "idle" : "busy") + " pool listening");
             try (NotifyEnqueue.Running pool = notify.start(idle)) {
-              double[] n = javaSingle(ctx, notify.db, threads, slice, false, NotifyEnqueue.job(idle));
+              double[] n = javaSingle(ctx, notify.db, notify.profileDb(), threads, slice,
+                  profile ? "enqueue, " + what + ": que-java, notify extension, " + (idle ? "idle" : "busy") + " pool" : null,
+                  NotifyEnqueue.job(idle));
               pool.measured();
               jobs[3 + k] += n[0];
               seconds[3 + k] += n[1];
@@ -71,7 +76,7 @@ final class EnqueueBench {
           var r = ctx.go.run("bench-enqueue", List.of("--url", Env.libpqUrl(env.bench, "que-bench-go"),
               "--threads", Integer.toString(threads), "--seconds", Double.toString(slice)), Duration.ofMinutes(5));
           if (profile) {
-            ctx.profile.end("enqueue, 1 thread: que-go", before, Double.parseDouble(r.get("cpu_ms")));
+            ctx.profile.end("enqueue, " + what + ": que-go", before, Double.parseDouble(r.get("cpu_ms")));
           }
           jobs[1] += Long.parseLong(r.get("enqueued"));
           seconds[1] += Long.parseLong(r.get("elapsed_us")) / 1e6;
@@ -81,7 +86,7 @@ final class EnqueueBench {
           var before = ctx.profile.begin();
           Pgbench.Result r = ctx.pgbench.run(env.bench, Pgbench.INSERT_SCRIPT, threads, 0, slice);
           if (profile) {
-            ctx.profile.end("enqueue, 1 client: pgbench INSERT", before, r.cpuMs());
+            ctx.profile.end("enqueue, " + threads + (threads == 1 ? " client" : " clients") + ": pgbench INSERT", before, r.cpuMs());
           }
           jobs[2] += r.transactions();
           seconds[2] += r.seconds();
@@ -126,13 +131,13 @@ final class EnqueueBench {
    * que-java's Client.enqueue of {@code job} into {@code db} from {@code threads} threads, one pooled
    * connection each: {jobs, seconds}. The caller empties que_jobs first.
    */
-  private static double[] javaSingle(Ctx ctx, Endpoint db, int threads, double seconds, boolean profile,
-      Supplier<NewJob> job) throws Exception {
+  private static double[] javaSingle(Ctx ctx, Endpoint db, StatementProfile.Db profileDb, int threads, double seconds,
+      String profile, Supplier<NewJob> job) throws Exception {
     try (FixedPool pool = new FixedPool(Env.dataSource(db, "que-bench-java"), threads)) {
       Client client = Client.create(pool);
-      var before = ctx.profile.begin();
       AtomicLong count = new AtomicLong();
       AtomicReference<Throwable> failure = new AtomicReference<>();
+      CountDownLatch ready = new CountDownLatch(threads);
       CountDownLatch go = new CountDownLatch(1);
       CountDownLatch done = new CountDownLatch(threads);
       List<Thread> list = new ArrayList<>();
@@ -140,6 +145,16 @@ final class EnqueueBench {
       for (int t = 0; t < threads; t++) {
         Thread th = new Thread(() -> {
           try {
+            // Untimed: the first calls on a new connection pay for its prepared statements (and,
+            // with a trigger, for compiling the trigger function in that session), which a
+            // long-lived pooled connection pays once.
+            try {
+              for (int i = 0; i < WARM_UP_CALLS; i++) {
+                client.enqueue(job.get());
+              }
+            } finally {
+              ready.countDown();
+            }
             go.await();
             long n = 0;
             while (System.nanoTime() < deadline[0]) {
@@ -156,6 +171,8 @@ final class EnqueueBench {
         th.start();
         list.add(th);
       }
+      ready.await();
+      var before = ctx.profile.begin(profileDb);
       long start = System.nanoTime();
       deadline[0] = start + (long) (seconds * 1e9);
       go.countDown();
@@ -165,8 +182,8 @@ final class EnqueueBench {
         throw new IllegalStateException("enqueue failed", failure.get());
       }
       pool.close();
-      if (profile) {
-        ctx.profile.end("enqueue, 1 thread: que-java", before);
+      if (profile != null) {
+        ctx.profile.end(profile, before, Double.NaN, profileDb);
       }
       return new double[] {count.get(), (end - start) / 1e9};
     }
