@@ -24,6 +24,8 @@ import org.postgresql.PGConnection;
  */
 final class EnqueueBench {
   static final int BATCH = 10_000;
+  /** Untimed enqueues per thread before each timed single-enqueue slice. */
+  static final int WARM_UP_CALLS = 10;
 
   private EnqueueBench() {}
 
@@ -47,10 +49,11 @@ final class EnqueueBench {
       double[] jobs = new double[5];
       double[] seconds = new double[5];
       for (int round = 0; round < rounds; round++) {
-        boolean profile = threads == 1 && round == rounds - 1; // the last slice: the JIT has settled
+        boolean profile = round == rounds - 1; // the last slice: the JIT has settled
         Bench.progress("enqueue, " + what + ", slice " + (round + 1) + " of " + rounds);
         prepare(env);
-        double[] j = javaSingle(ctx, env.bench, threads, slice, profile, PLAIN);
+        double[] j = javaSingle(ctx, env.bench, null, threads, slice, profile ? "enqueue, " + what + ": que-java" : null,
+            PLAIN);
         jobs[0] += j[0];
         seconds[0] += j[1];
         if (notify != null) {
@@ -59,7 +62,9 @@ final class EnqueueBench {
             Bench.progress("enqueue, " + what + ", notify extension, " + (idle ? "idle" : "busy") + " pool listening");
             try (NotifyEnqueue.Running pool = notify.start(idle)) {
               Supplier<NewJob> next = NotifyEnqueue.job(idle);
-              double[] n = javaSingle(ctx, notify.db, threads, slice, false, (t, i) -> next.get());
+              double[] n = javaSingle(ctx, notify.db, notify.profileDb(), threads, slice,
+                  profile ? "enqueue, " + what + ": que-java, notify extension, " + (idle ? "idle" : "busy") + " pool" : null,
+                  (t, i) -> next.get());
               pool.measured();
               jobs[3 + k] += n[0];
               seconds[3 + k] += n[1];
@@ -72,7 +77,7 @@ final class EnqueueBench {
           var r = ctx.go.run("bench-enqueue", List.of("--url", Env.libpqUrl(env.bench, "que-bench-go"),
               "--threads", Integer.toString(threads), "--seconds", Double.toString(slice)), Duration.ofMinutes(5));
           if (profile) {
-            ctx.profile.end("enqueue, 1 thread: que-go", before, Double.parseDouble(r.get("cpu_ms")));
+            ctx.profile.end("enqueue, " + what + ": que-go", before, Double.parseDouble(r.get("cpu_ms")));
           }
           jobs[1] += Long.parseLong(r.get("enqueued"));
           seconds[1] += Long.parseLong(r.get("elapsed_us")) / 1e6;
@@ -82,7 +87,7 @@ final class EnqueueBench {
           var before = ctx.profile.begin();
           Pgbench.Result r = ctx.pgbench.run(env.bench, Pgbench.INSERT_SCRIPT, threads, 0, slice);
           if (profile) {
-            ctx.profile.end("enqueue, 1 client: pgbench INSERT", before, r.cpuMs());
+            ctx.profile.end("enqueue, " + threads + (threads == 1 ? " client" : " clients") + ": pgbench INSERT", before, r.cpuMs());
           }
           jobs[2] += r.transactions();
           seconds[2] += r.seconds();
@@ -132,23 +137,23 @@ final class EnqueueBench {
 
   static final JobFactory PLAIN = (t, n) -> NewJob.of(JavaDrain.NOOP);
 
-  /** {@link #javaSingle(Ctx, Endpoint, int, double, boolean, JobFactory)} into the bench database, emptied first. */
+  /** {@link #javaSingle(Ctx, Endpoint, StatementProfile.Db, int, double, String, JobFactory)} into the bench database, emptied first. */
   static double[] javaSingle(Ctx ctx, int threads, double seconds, boolean profile, JobFactory factory) throws Exception {
     prepare(ctx.env);
-    return javaSingle(ctx, ctx.env.bench, threads, seconds, profile, factory);
+    return javaSingle(ctx, ctx.env.bench, null, threads, seconds, profile ? "enqueue: que-java" : null, factory);
   }
 
   /**
    * que-java's Client.enqueue of the factory's jobs into {@code db} from {@code threads} threads, one
    * pooled connection each: {jobs, seconds}. The caller empties que_jobs first.
    */
-  static double[] javaSingle(Ctx ctx, Endpoint db, int threads, double seconds, boolean profile,
-      JobFactory factory) throws Exception {
+  static double[] javaSingle(Ctx ctx, Endpoint db, StatementProfile.Db profileDb, int threads, double seconds,
+      String profile, JobFactory factory) throws Exception {
     try (FixedPool pool = new FixedPool(Env.dataSource(db, "que-bench-java"), threads)) {
       Client client = Client.create(pool);
-      var before = ctx.profile.begin();
       AtomicLong count = new AtomicLong();
       AtomicReference<Throwable> failure = new AtomicReference<>();
+      CountDownLatch ready = new CountDownLatch(threads);
       CountDownLatch go = new CountDownLatch(1);
       CountDownLatch done = new CountDownLatch(threads);
       List<Thread> list = new ArrayList<>();
@@ -157,6 +162,16 @@ final class EnqueueBench {
         int thread = t;
         Thread th = new Thread(() -> {
           try {
+            // Untimed: the first calls on a new connection pay for its prepared statements (and,
+            // with a trigger, for compiling the trigger function in that session), which a
+            // long-lived pooled connection pays once.
+            try {
+              for (int i = 0; i < WARM_UP_CALLS; i++) {
+                client.enqueue(factory.job(thread, -1 - i));
+              }
+            } finally {
+              ready.countDown();
+            }
             go.await();
             long n = 0;
             while (System.nanoTime() < deadline[0]) {
@@ -173,6 +188,8 @@ final class EnqueueBench {
         th.start();
         list.add(th);
       }
+      ready.await();
+      var before = ctx.profile.begin(profileDb);
       long start = System.nanoTime();
       deadline[0] = start + (long) (seconds * 1e9);
       go.countDown();
@@ -182,8 +199,8 @@ final class EnqueueBench {
         throw new IllegalStateException("enqueue failed", failure.get());
       }
       pool.close();
-      if (profile) {
-        ctx.profile.end("enqueue, 1 thread: que-java", before);
+      if (profile != null) {
+        ctx.profile.end(profile, before, Double.NaN, profileDb);
       }
       return new double[] {count.get(), (end - start) / 1e9};
     }

@@ -156,11 +156,18 @@ final class Env implements AutoCloseable {
 
   /** Waits until no session but ours is connected to {@code db}, so that their statistics are flushed. */
   void awaitQuiet(String db, Duration timeout) throws SQLException {
+    awaitQuiet(db, timeout, "");
+  }
+
+  /** As {@link #awaitQuiet(String, Duration)}, not counting sessions named {@code exceptApp}. */
+  void awaitQuiet(String db, Duration timeout, String exceptApp) throws SQLException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       try (var ps = control.prepareStatement(
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid() AND backend_type = 'client backend'")) {
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+              + " AND application_name <> ?")) {
         ps.setString(1, db);
+        ps.setString(2, exceptApp);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           if (rs.getLong(1) == 0) {

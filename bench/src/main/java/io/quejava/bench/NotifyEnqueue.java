@@ -47,6 +47,19 @@ final class NotifyEnqueue implements AutoCloseable {
     Migrator.create(admin).migrate();
     LatencyBench.Notify.call("install", admin);
     this.control = admin.getConnection();
+    if (ctx.env.pgss) {
+      try (Statement st = control.createStatement()) {
+        st.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      }
+    }
+    this.profile = new StatementProfile.Db(control, db.database(), "que-bench-notify-pool");
+  }
+
+  private final StatementProfile.Db profile;
+
+  /** This database, for the statement profile. */
+  StatementProfile.Db profileDb() {
+    return profile;
   }
 
   /** Why the rows cannot run here, or null. */
@@ -97,6 +110,7 @@ final class NotifyEnqueue implements AutoCloseable {
       } else {
         await(() -> pool.idleWorkers() == WORKERS && asking(ext), "the idle pool to ask to be woken");
       }
+      r.baseline();
     } catch (Exception | Error e) {
       r.close();
       throw e;
@@ -141,16 +155,20 @@ final class NotifyEnqueue implements AutoCloseable {
     private final CountDownLatch release;
     private final PoolExtension ext;
     private final boolean idle;
-    private final long messages;
-    private final long asks;
+    private long messages;
+    private long asks;
 
     Running(WorkerPool pool, CountDownLatch release, PoolExtension ext, boolean idle) {
       this.pool = pool;
       this.release = release;
       this.ext = ext;
       this.idle = idle;
-      this.messages = (Long) get(ext, "notificationsReceived");
-      this.asks = (Long) get(ext, "asks");
+    }
+
+    /** The counters when the measurement starts. */
+    void baseline() {
+      messages = (Long) get(ext, "notificationsReceived");
+      asks = (Long) get(ext, "asks");
     }
 
     /** Call right after the measurement, before close. */

@@ -34,7 +34,11 @@ final class StatementProfile {
   }
 
   /** A database other than the bench's own (a control connection to it, and its name). */
-  record Db(java.sql.Connection control, String name) {}
+  record Db(java.sql.Connection control, String name, String exceptApp) {
+    Db(java.sql.Connection control, String name) {
+      this(control, name, "");
+    }
+  }
 
   /** Forgets the statements counted so far and returns the WAL counters now. */
   Snapshot begin() throws SQLException {
@@ -134,7 +138,8 @@ final class StatementProfile {
 
   /** As {@link #end(String, Snapshot, double)}, for a run in {@code db} (null: the bench database). */
   void end(String label, Snapshot before, double childCpuMs, Db db) throws SQLException {
-    env.awaitQuiet(db == null ? env.bench.database() : db.name(), java.time.Duration.ofSeconds(10));
+    env.awaitQuiet(db == null ? env.bench.database() : db.name(), java.time.Duration.ofSeconds(10),
+        db == null ? "" : db.exceptApp());
     Snapshot after = snapshot(db);
     long jobs = Math.abs(after.rows() - before.rows());
     if (jobs <= 0) {
