@@ -49,6 +49,15 @@ public final class LocalCluster {
    * run them as root; an exception when the server did not start.
    */
   public static Cluster start(List<String> settings) throws IOException {
+    return start(settings, null);
+  }
+
+  /**
+   * As {@link #start(List)}, with {@code hbaConf} (when not null) as the cluster's pg_hba.conf instead
+   * of initdb's trust-everyone one: for tests of logins that need a password. The file is written into
+   * the data directory before the first start, so it goes with the cluster.
+   */
+  public static Cluster start(List<String> settings, String hbaConf) throws IOException {
     Path bin = findBin();
     if (bin == null) {
       return null;
@@ -68,6 +77,9 @@ public final class LocalCluster {
       int port = freePort();
       run(root, bin.resolve("initdb").toString(), "-D", data.toString(), "-A", "trust", "-U", "postgres",
           "-E", "UTF8", "--no-locale", "--no-sync");
+      if (hbaConf != null) {
+        Files.writeString(data.resolve("pg_hba.conf"), hbaConf); // initdb's file: its owner and mode stay
+      }
       String opts = "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c max_connections=300"
           + " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
       for (String setting : settings) {

@@ -206,6 +206,7 @@ class CliTest extends CliTestBase {
   void aLoginThatFailsIsOneLineWithoutThePassword() throws Exception {
     // The throwaway test cluster trusts every local login, so a wrong password would get in: a role
     // that does not exist fails authentication the same way (SQLSTATE class 28) on any server.
+    // PasswordLoginTest checks a real wrong password, on a cluster of its own that asks for one.
     TestDatabase.Endpoint e = TestDatabase.endpoint();
     String secret = "s3cret-Pa55word";
     Map<String, String> env = new HashMap<>();
