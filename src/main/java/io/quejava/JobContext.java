@@ -35,7 +35,22 @@ public final class JobContext {
     this.backendPid = backendPid;
     this.thread = thread;
     this.startedAt = Instant.now();
-    this.logger = LoggerFactory.getLogger("io.quejava.job." + loggerSuffix(job.jobClass()));
+    this.logger = loggerFor(job.jobClass());
+  }
+
+  /** Job class to its logger: the name is built once per class, not once per attempt. Bounded. */
+  private static final java.util.concurrent.ConcurrentHashMap<String, Logger> LOGGERS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static Logger loggerFor(String jobClass) {
+    Logger l = LOGGERS.get(jobClass);
+    if (l == null) {
+      l = LoggerFactory.getLogger("io.quejava.job." + loggerSuffix(jobClass));
+      if (LOGGERS.size() < 10_000) {
+        LOGGERS.put(jobClass, l);
+      }
+    }
+    return l;
   }
 
   private static String loggerSuffix(String jobClass) {
