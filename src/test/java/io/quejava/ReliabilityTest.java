@@ -332,20 +332,23 @@ class ReliabilityTest extends PgTest {
 
   // ---- 5. Shutdown returns by the deadline plus the abort grace ---------------------------------
 
+  /** A handler deaf to its cancel: it waits for {@code release}, whatever interrupts it. */
+  private static void deaf(CountDownLatch started, CountDownLatch release) {
+    started.countDown();
+    while (release.getCount() > 0) {
+      try {
+        release.await();
+      } catch (InterruptedException ignored) {
+        // deaf to the cancel
+      }
+    }
+  }
+
   @Test
   void shutdownReturnsByTheDeadlinePlusTheGraceWhenAHandlerIgnoresItsCancel() throws Exception {
     CountDownLatch started = new CountDownLatch(2);
     CountDownLatch release = new CountDownLatch(1);
-    WorkMap map = WorkMap.of("Deaf", job -> {
-      started.countDown();
-      while (release.getCount() > 0) {
-        try {
-          release.await();
-        } catch (InterruptedException ignored) {
-          // deaf to the cancel
-        }
-      }
-    });
+    WorkMap map = WorkMap.of("Deaf", job -> deaf(started, release));
     client.enqueue("Deaf", 1);
     client.enqueue("Deaf", 2);
     WorkerPool pool = WorkerPool.builder(client, map).workers(2).prefetch(1).build();
@@ -367,16 +370,7 @@ class ReliabilityTest extends PgTest {
   void aSingleWorkersShutdownReturnsByTheDeadlinePlusTheGrace() throws Exception {
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    WorkMap map = WorkMap.of("Deaf", job -> {
-      started.countDown();
-      while (release.getCount() > 0) {
-        try {
-          release.await();
-        } catch (InterruptedException ignored) {
-          // deaf to the cancel
-        }
-      }
-    });
+    WorkMap map = WorkMap.of("Deaf", job -> deaf(started, release));
     client.enqueue("Deaf");
     Worker worker = new Worker(client, map);
     Thread t = new Thread(worker::work, "deaf-worker");
