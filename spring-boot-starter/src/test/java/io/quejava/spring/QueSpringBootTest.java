@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quejava.Client;
+import io.quejava.HandlerProvider;
 import io.quejava.Job;
 import io.quejava.JobHandler;
 import io.quejava.NewJob;
@@ -54,6 +55,7 @@ class QueSpringBootTest {
   static final CountDownLatch MAILED = new CountDownLatch(1);
   static final AtomicReference<String> MAILED_INFO = new AtomicReference<>();
   static final CountDownLatch PLAIN = new CountDownLatch(1);
+  static final CountDownLatch PROVIDED = new CountDownLatch(1);
   static final AtomicReference<String> PLAIN_ARG = new AtomicReference<>();
 
   @SpringBootConfiguration
@@ -77,6 +79,13 @@ class QueSpringBootTest {
     @Bean
     Audit audit() {
       return new Audit();
+    }
+
+    @Bean
+    HandlerProvider reports() {
+      return work -> work.put("Reports::Build", job -> {
+        PROVIDED.countDown();
+      });
     }
 
     @Bean
@@ -184,6 +193,8 @@ class QueSpringBootTest {
     assertTrue(CHARGED.await(20, TimeUnit.SECONDS), "Billing::ChargeCard ran");
     assertTrue(MAILED.await(20, TimeUnit.SECONDS), "Mailer::Send ran");
     assertTrue(PLAIN.await(20, TimeUnit.SECONDS), "Audit::Record ran");
+    que.enqueue(NewJob.of("Reports::Build", 1).queue("default"));
+    assertTrue(PROVIDED.await(20, TimeUnit.SECONDS), "Reports::Build (a HandlerProvider bean) ran");
     assertEquals(new ChargeCard(42, "EUR"), CHARGED_ARGS.get());
     assertEquals("a@example.com/3@mailers", MAILED_INFO.get());
     assertEquals("signed in", PLAIN_ARG.get());

@@ -2,6 +2,7 @@ package io.quejava.spring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,5 +83,48 @@ class QueSpringConditionsTest {
           assertSame(own, context.getBean(QueTemplate.class).client());
           assertTrue(context.getBeansOfType(QueAutoConfiguration.QueMigration.class).isEmpty());
         });
+  }
+
+  static class BadSignature {
+    @QueJob("Bad::Signature")
+    void run(String notARecord) {}
+  }
+
+  static class Twice {
+    @QueJob("Billing::ChargeCard")
+    void again(QueSpringBootTest.ChargeCard args) {}
+  }
+
+  @Test
+  void aMethodWithOtherParametersFailsTheStartup() {
+    runner.withPropertyValues("que.migrate=true")
+        .withBean(DataSource.class, () -> TestDatabase.newSchema("spring_bad_signature"))
+        .withBean(BadSignature.class, BadSignature::new)
+        .run(context -> {
+          Throwable failure = context.getStartupFailure();
+          assertNotNull(failure);
+          assertTrue(rootMessage(failure).contains("Bad::Signature"), rootMessage(failure));
+        });
+  }
+
+  @Test
+  void aJobClassHandledTwiceFailsTheStartup() {
+    runner.withPropertyValues("que.migrate=true")
+        .withBean(DataSource.class, () -> TestDatabase.newSchema("spring_twice"))
+        .withBean(QueSpringBootTest.Billing.class, QueSpringBootTest.Billing::new)
+        .withBean(Twice.class, Twice::new)
+        .run(context -> {
+          Throwable failure = context.getStartupFailure();
+          assertNotNull(failure);
+          assertTrue(rootMessage(failure).contains("registered twice"), rootMessage(failure));
+        });
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null) {
+      c = c.getCause();
+    }
+    return String.valueOf(c.getMessage());
   }
 }
