@@ -62,8 +62,9 @@ public class QueAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "que.worker", name = "enabled", havingValue = "true", matchIfMissing = true)
-  public QueWorkerLifecycle queWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties properties) {
-    return new QueWorkerLifecycle(client, handlers, properties.getWorker());
+  public QueWorkerLifecycle queWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties properties,
+      ObjectProvider<QueWorkerPoolCustomizer> customizers) {
+    return new QueWorkerLifecycle(client, handlers, properties.getWorker(), customizers.orderedStream().toList());
   }
 
   /**

@@ -4,6 +4,7 @@ import io.quejava.Client;
 import io.quejava.WorkMap;
 import io.quejava.WorkerPool;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,12 +25,20 @@ public class QueWorkerLifecycle implements SmartLifecycle {
   private final Client client;
   private final QueJobHandlers handlers;
   private final QueProperties.Worker settings;
+  private final List<QueWorkerPoolCustomizer> customizers;
   private volatile WorkerPool pool;
 
   public QueWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties.Worker settings) {
+    this(client, handlers, settings, List.of());
+  }
+
+  /** As above, with customizers applied to the pool's builder after the settings, in list order. */
+  public QueWorkerLifecycle(
+      Client client, QueJobHandlers handlers, QueProperties.Worker settings, List<QueWorkerPoolCustomizer> customizers) {
     this.client = client;
     this.handlers = handlers;
     this.settings = settings;
+    this.customizers = List.copyOf(customizers);
   }
 
   @Override
@@ -49,6 +58,7 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     for (String q : settings.getQueues()) {
       addQueue(builder, q);
     }
+    customizers.forEach(c -> c.customize(builder));
     WorkerPool p = builder.build();
     p.start();
     pool = p;

@@ -12,6 +12,7 @@ import io.quejava.JobHandler;
 import io.quejava.NewJob;
 import io.quejava.RunningJob;
 import io.quejava.WorkerPool;
+import io.quejava.testing.Await;
 import io.quejava.testing.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -56,6 +58,7 @@ class QueSpringBootTest {
   static final AtomicReference<String> MAILED_INFO = new AtomicReference<>();
   static final CountDownLatch PLAIN = new CountDownLatch(1);
   static final CountDownLatch PROVIDED = new CountDownLatch(1);
+  static final AtomicInteger ENDED = new AtomicInteger();
   static final AtomicReference<String> PLAIN_ARG = new AtomicReference<>();
 
   @SpringBootConfiguration
@@ -86,6 +89,11 @@ class QueSpringBootTest {
       return work -> work.put("Reports::Build", job -> {
         PROVIDED.countDown();
       });
+    }
+
+    @Bean
+    QueWorkerPoolCustomizer countEndings() {
+      return pool -> pool.listener(event -> ENDED.incrementAndGet());
     }
 
     @Bean
@@ -198,6 +206,8 @@ class QueSpringBootTest {
     assertEquals(new ChargeCard(42, "EUR"), CHARGED_ARGS.get());
     assertEquals("a@example.com/3@mailers", MAILED_INFO.get());
     assertEquals("signed in", PLAIN_ARG.get());
+    // The customizer's listener heard all four attempts end.
+    Await.until(Duration.ofSeconds(20), "four jobs ended", () -> ENDED.get() >= 4);
   }
 
   @Test
