@@ -1,0 +1,114 @@
+package io.quejava.spring;
+
+import io.quejava.Client;
+import io.quejava.WorkMap;
+import io.quejava.WorkerPool;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Runs one {@link WorkerPool} with the application context: built from {@code que.worker.*} and the
+ * handler beans and started when the context has refreshed; stopped in the shutdown phase, waiting
+ * up to {@code que.worker.shutdown-timeout} for running jobs (then cancelling those still running,
+ * see {@link WorkerPool#shutdown(Duration)}). With no handler beans no pool starts.
+ *
+ * <p>Its phase is {@link SmartLifecycle#DEFAULT_PHASE}: it starts after, and stops before, the web
+ * server and other lifecycle beans of lower phases; data sources close after it.
+ */
+public class QueWorkerLifecycle implements SmartLifecycle {
+  private static final Logger LOG = LoggerFactory.getLogger(QueWorkerLifecycle.class);
+
+  private final Client client;
+  private final QueJobHandlers handlers;
+  private final QueProperties.Worker settings;
+  private final List<QueWorkerPoolCustomizer> customizers;
+  private volatile WorkerPool pool;
+
+  public QueWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties.Worker settings) {
+    this(client, handlers, settings, List.of());
+  }
+
+  /** As above, with customizers applied to the pool's builder after the settings, in list order. */
+  public QueWorkerLifecycle(
+      Client client, QueJobHandlers handlers, QueProperties.Worker settings, List<QueWorkerPoolCustomizer> customizers) {
+    this.client = client;
+    this.handlers = handlers;
+    this.settings = settings;
+    this.customizers = List.copyOf(customizers);
+  }
+
+  @Override
+  public synchronized void start() {
+    if (pool != null) {
+      return;
+    }
+    if (handlers.isEmpty()) {
+      LOG.info("que-java: no job handler beans, so no worker pool (enqueue only)");
+      return;
+    }
+    WorkMap work = handlers.workMap();
+    WorkerPool.Builder builder = WorkerPool.builder(client, work)
+        .workers(settings.getWorkers())
+        .wakeInterval(settings.getWakeInterval())
+        .name(settings.getName());
+    for (String q : settings.getQueues()) {
+      addQueue(builder, q);
+    }
+    customizers.forEach(c -> c.customize(builder));
+    WorkerPool p = builder.build();
+    p.start();
+    pool = p;
+    LOG.info("que-java: {} workers on {} for {}", p.size(), p.queues(), work.jobClasses());
+  }
+
+  /** {@code name} or {@code name=max}. */
+  static void addQueue(WorkerPool.Builder builder, String spec) {
+    String s = spec.trim();
+    int eq = s.lastIndexOf('=');
+    if (eq < 0) {
+      builder.queue(s);
+      return;
+    }
+    String name = s.substring(0, eq).trim();
+    String max = s.substring(eq + 1).trim();
+    try {
+      builder.queue(name, Integer.parseInt(max));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("que.worker.queues: '" + spec + "' is not name or name=max-workers", e);
+    }
+  }
+
+  @Override
+  public void stop() {
+    WorkerPool p;
+    synchronized (this) {
+      p = pool;
+      pool = null;
+    }
+    if (p != null) {
+      boolean clean = p.shutdown(settings.getShutdownTimeout());
+      if (!clean) {
+        LOG.warn("que-java: jobs still running after {}; cancelled, they run again later", settings.getShutdownTimeout());
+      }
+    }
+  }
+
+  @Override
+  public boolean isRunning() {
+    return pool != null;
+  }
+
+  @Override
+  public int getPhase() {
+    return DEFAULT_PHASE;
+  }
+
+  /** The running pool, if any (empty before start, after stop, and with no handlers). */
+  public Optional<WorkerPool> pool() {
+    return Optional.ofNullable(pool);
+  }
+}
