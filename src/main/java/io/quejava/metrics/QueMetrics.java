@@ -155,6 +155,7 @@ public final class QueMetrics {
   /**
    * A pool extension that registers {@code que.workers.busy} and {@code que.workers.idle} tagged
    * with the pool's name when the pool starts, and removes them when it stops. A new one per pool.
+   * Pools of the same name share the two gauges, which sum over them.
    */
   public PoolExtension poolExtension() {
     return new PoolMeters();
@@ -246,23 +247,58 @@ public final class QueMetrics {
     }
   }
 
+  /**
+   * Pools started with the meters, by name: pools that share a name (two pools left at the default
+   * name, say) share one pair of gauges, which sum over them.
+   */
+  private final java.util.Map<String, PoolGroup> pools = new java.util.HashMap<>();
+
+  private static final class PoolGroup {
+    final Set<WorkerPool> members = ConcurrentHashMap.newKeySet();
+    final List<Meter> gauges = new ArrayList<>();
+
+    double busy() {
+      return members.stream().mapToInt(p -> p.stats().busyWorkers()).sum();
+    }
+
+    double idle() {
+      return members.stream().mapToInt(p -> p.size() - p.stats().busyWorkers()).sum();
+    }
+  }
+
   private final class PoolMeters implements PoolExtension {
-    private final List<Meter> meters = new ArrayList<>();
+    private WorkerPool pool;
 
     @Override
-    public synchronized void start(WorkerPool pool) {
-      Tags tags = commonTags.and("pool", pool.name());
-      meters.add(Gauge.builder("que.workers.busy", pool, p -> p.stats().busyWorkers())
-          .strongReference(true).description("Workers of the pool running a job now").tags(tags).register(registry));
-      meters.add(Gauge.builder("que.workers.idle", pool, p -> p.size() - p.stats().busyWorkers())
-          .strongReference(true).description("Workers of the pool not running a job now (waiting or looking for one)").tags(tags)
-          .register(registry));
+    public void start(WorkerPool pool) {
+      synchronized (pools) {
+        this.pool = pool;
+        PoolGroup g = pools.computeIfAbsent(pool.name(), n -> new PoolGroup());
+        if (g.members.isEmpty()) {
+          Tags tags = commonTags.and("pool", pool.name());
+          g.gauges.add(Gauge.builder("que.workers.busy", g, PoolGroup::busy).strongReference(true)
+              .description("Workers of the pool running a job now").tags(tags).register(registry));
+          g.gauges.add(Gauge.builder("que.workers.idle", g, PoolGroup::idle).strongReference(true)
+              .description("Workers of the pool not running a job now (waiting or looking for one)").tags(tags)
+              .register(registry));
+        }
+        g.members.add(pool);
+      }
     }
 
     @Override
-    public synchronized void stop() {
-      meters.forEach(registry::remove);
-      meters.clear();
+    public void stop() {
+      synchronized (pools) {
+        if (pool == null) {
+          return;
+        }
+        PoolGroup g = pools.get(pool.name());
+        if (g != null && g.members.remove(pool) && g.members.isEmpty()) {
+          g.gauges.forEach(registry::remove);
+          pools.remove(pool.name());
+        }
+        pool = null;
+      }
     }
 
     @Override

@@ -179,6 +179,26 @@ class MetricsTest extends PgTest {
   }
 
   @Test
+  void poolsOfOneNameShareTheirGaugesWhichSumOverThem() {
+    WorkerPool a = metrics.bind(WorkerPool.builder(client, WorkMap.builder().build()).workers(2).queue("none-a")
+        .wakeInterval(Duration.ofHours(1))).build();
+    WorkerPool b = metrics.bind(WorkerPool.builder(client, WorkMap.builder().build()).workers(3).queue("none-b")
+        .wakeInterval(Duration.ofHours(1))).build();
+    a.start();
+    b.start();
+    try {
+      assertEquals(5.0, gauge("que.workers.idle", "pool", "que-worker"));
+      assertEquals(0.0, gauge("que.workers.busy", "pool", "que-worker"));
+      a.shutdown(Duration.ofSeconds(30));
+      assertEquals(3.0, gauge("que.workers.idle", "pool", "que-worker"), "the stopped pool left the sum");
+    } finally {
+      a.shutdown(Duration.ofSeconds(30));
+      b.shutdown(Duration.ofSeconds(30));
+    }
+    assertNull(registry.find("que.workers.idle").gauge());
+  }
+
+  @Test
   void poolStatsCountWorkedAndFailedJobs() throws Exception {
     client.enqueue("Ok");
     client.enqueue("Boom");
