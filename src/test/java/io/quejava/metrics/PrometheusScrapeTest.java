@@ -28,6 +28,7 @@ class PrometheusScrapeTest extends PgTest {
     c.enqueue(NewJob.of("Ok").queue("prom"));
     c.enqueue(NewJob.of("Boom").queue("prom"));
     c.enqueue(NewJob.of("Later").queue("prom").runAt(java.time.Instant.now().plusSeconds(3600)));
+    c.enqueue(NewJob.of("Elsewhere")); // the default queue: '' on schema 3, an empty label value
     WorkerPool pool = metrics.bind(WorkerPool.builder(c, WorkMap.builder().put("Ok", j -> { }).put("Boom", j -> {
       throw new IllegalStateException("boom");
     }).build()).workers(2).queue("prom").name("prompool")).build();
@@ -43,6 +44,8 @@ class PrometheusScrapeTest extends PgTest {
       assertSeries(scrape, "que_job_duration_seconds_sum", Map.of("queue", "prom", "job_class", "Boom", "outcome", "failed"), null);
       assertSeries(scrape, "que_job_queue_wait_seconds_count", Map.of("queue", "prom", "job_class", "Ok"), "1");
       assertSeries(scrape, "que_job_enqueued_total", Map.of("queue", "prom", "job_class", "Later"), "1.0");
+      assertSeries(scrape, "que_job_enqueued_total", Map.of("queue", defaultQueue(), "job_class", "Elsewhere"), "1.0");
+      assertSeries(scrape, "que_queue_jobs", Map.of("queue", defaultQueue(), "state", "ready"), "1.0");
       assertSeries(scrape, "que_workers_busy", Map.of("pool", "prompool"), null);
       assertSeries(scrape, "que_workers_idle", Map.of("pool", "prompool"), null);
       // Later, and Boom waiting for its retry.
