@@ -14,6 +14,8 @@ module io.quejava {
   requires org.postgresql.jdbc;
   // Optional (cron schedules only): an application that wants them requires com.cronutils itself.
   requires static com.cronutils;
+  // Optional (io.quejava.metrics only): an application that binds the meters has Micrometer itself.
+  requires static micrometer.core;
 
   exports io.quejava;
   exports io.quejava.ext;
@@ -23,4 +25,5 @@ module io.quejava {
   exports io.quejava.ext.heartbeat;
   exports io.quejava.ext.timeout;
   exports io.quejava.ext.unique;
+  exports io.quejava.metrics;
 }

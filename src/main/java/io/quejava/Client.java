@@ -44,6 +44,7 @@ public final class Client {
   private final com.fasterxml.jackson.databind.ObjectMapper mapper;
   private final Locker locker;
   private final io.quejava.internal.UniqueInsert uniqueInsert;
+  private final List<EnqueueListener> enqueueListeners;
   /** Test seam: runs between the lock query and the re-check. */
   volatile Consumer<Job> beforeRecheck;
 
@@ -55,6 +56,7 @@ public final class Client {
     this.mapper = b.mapper;
     this.locker = new Locker(this, dialect, maxLockAttempts, mapper);
     this.uniqueInsert = new io.quejava.internal.UniqueInsert(dialect);
+    this.enqueueListeners = List.copyOf(b.enqueueListeners);
   }
 
   /** A client with the default settings; reads the schema version now. */
@@ -116,7 +118,13 @@ public final class Client {
   public Job enqueue(NewJob job) {
     Args.notNull(job, "job");
     NewJob rendered = job.render(mapper);
-    return withOwnConnection(c -> insertOne(c, rendered));
+    Job out;
+    try {
+      out = withOwnConnection(c -> insertOne(c, rendered));
+    } catch (RuntimeException e) {
+      throw failed(List.of(rendered), e);
+    }
+    return enqueued(out);
   }
 
   /**
@@ -127,10 +135,13 @@ public final class Client {
   public Job enqueue(Connection connection, NewJob job) {
     Args.notNull(connection, "connection");
     Args.notNull(job, "job");
+    NewJob rendered = job.render(mapper);
     try {
-      return insertOne(connection, job.render(mapper));
+      return enqueued(insertOne(connection, rendered));
     } catch (SQLException e) {
-      throw new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e);
+      throw failed(List.of(rendered), new QueException("enqueue of " + job.jobClass() + " failed: " + e.getMessage(), e));
+    } catch (RuntimeException e) {
+      throw failed(List.of(rendered), e);
     }
   }
 
@@ -144,7 +155,13 @@ public final class Client {
     if (checked.isEmpty()) {
       return List.of();
     }
-    return withOwnConnection(c -> insertAll(c, checked));
+    List<Job> out;
+    try {
+      out = withOwnConnection(c -> insertAll(c, checked));
+    } catch (RuntimeException e) {
+      throw failed(checked, e);
+    }
+    return enqueued(out);
   }
 
   /** Enqueues all jobs in one statement inside the caller's transaction. */
@@ -155,9 +172,11 @@ public final class Client {
       return List.of();
     }
     try {
-      return insertAll(connection, checked);
+      return enqueued(insertAll(connection, checked));
     } catch (SQLException e) {
-      throw new QueException("enqueue of " + checked.size() + " jobs failed: " + e.getMessage(), e);
+      throw failed(checked, new QueException("enqueue of " + checked.size() + " jobs failed: " + e.getMessage(), e));
+    } catch (RuntimeException e) {
+      throw failed(checked, e);
     }
   }
 
@@ -264,6 +283,38 @@ public final class Client {
     return copy;
   }
 
+  private Job enqueued(Job job) {
+    for (EnqueueListener l : enqueueListeners) {
+      try {
+        l.enqueued(job);
+      } catch (RuntimeException e) {
+        log.warn("enqueue listener {} failed: {}", l, e.toString());
+      }
+    }
+    return job;
+  }
+
+  private List<Job> enqueued(List<Job> jobs) {
+    if (!enqueueListeners.isEmpty()) {
+      jobs.forEach(this::enqueued);
+    }
+    return jobs;
+  }
+
+  /** Tells the listeners that these jobs failed to enqueue; returns {@code error} for the caller to throw. */
+  private RuntimeException failed(List<NewJob> jobs, RuntimeException error) {
+    for (EnqueueListener l : enqueueListeners) {
+      for (NewJob j : jobs) {
+        try {
+          l.enqueueFailed(j.jobClass(), j.queueOr(defaultQueue()), error);
+        } catch (RuntimeException e) {
+          log.warn("enqueue listener {} failed: {}", l, e.toString());
+        }
+      }
+    }
+    return error;
+  }
+
   /** One rendered job: the plain insert, or for a unique job the claim of its key (see {@link UniqueOptions}). */
   private Job insertOne(Connection c, NewJob rendered) throws SQLException {
     if (rendered.unique().isEmpty()) {
@@ -329,6 +380,7 @@ public final class Client {
     private int jobSchemaVersion = DEFAULT_JOB_SCHEMA_VERSION;
     private com.fasterxml.jackson.databind.ObjectMapper mapper = io.quejava.internal.Json.defaultMapper();
     private boolean stateNotifications;
+    private final List<EnqueueListener> enqueueListeners = new ArrayList<>();
 
     private Builder(DataSource dataSource) {
       this.dataSource = Args.notNull(dataSource, "dataSource");
@@ -396,6 +448,16 @@ public final class Client {
      */
     public Builder stateNotifications(boolean send) {
       this.stateNotifications = send;
+      return this;
+    }
+
+    /**
+     * Adds a listener that hears every enqueue of this client and every enqueue that failed (see
+     * {@link EnqueueListener}); {@code io.quejava.metrics.QueMetrics#bind(Client.Builder)} uses it
+     * for the enqueue counters. Default: none.
+     */
+    public Builder enqueueListener(EnqueueListener listener) {
+      enqueueListeners.add(Args.notNull(listener, "listener"));
       return this;
     }
 

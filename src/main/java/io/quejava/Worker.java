@@ -463,6 +463,11 @@ public final class Worker {
     current = ctx;
   }
 
+  /** The attempt running now, or null (for {@link WorkerPool#stats()}). */
+  JobContext running() {
+    return current;
+  }
+
   void countWorked() {
     worked.incrementAndGet();
   }

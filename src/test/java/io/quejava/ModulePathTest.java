@@ -71,6 +71,9 @@ class ModulePathTest {
       for (Map.Entry<String, Type> use : apiTypes(type)) {
         for (Class<?> named : classesIn(use.getValue())) {
           Module m = named.getModule();
+          if (m.isNamed() && m.getName().equals(OPTIONAL_API.get(type.getPackageName()))) {
+            continue;
+          }
           if (!m.isNamed() || !readable.contains(m.getName())) {
             problems.add(use.getKey() + " names " + named.getName() + " from " + (m.isNamed() ? m.getName() : "the class path"));
           }
@@ -82,7 +85,13 @@ class ModulePathTest {
         + "io.quejava needs `requires transitive` for their modules (readable: " + readable + ")");
   }
 
-  /** The core's runtime dependencies, and nothing else, are required; cron-utils only statically. */
+  /**
+   * Exported packages that are an optional integration, and the module ({@code requires static})
+   * their API names: an application that uses the package requires that module itself.
+   */
+  private static final Map<String, String> OPTIONAL_API = Map.of("io.quejava.metrics", "micrometer.core");
+
+  /** The core's runtime dependencies, and nothing else, are required; cron-utils and Micrometer only statically. */
   @Test
   void moduleRequiresExactlyTheRuntimeDependencies() {
     ModuleDescriptor d = CORE.getDescriptor();
@@ -93,7 +102,8 @@ class ModulePathTest {
       required.add(mods + r.name());
     }
     assertEquals(new TreeSet<>(List.of("java.base", "transitive java.sql", "org.postgresql.jdbc",
-        "transitive com.fasterxml.jackson.databind", "transitive org.slf4j", "static com.cronutils")), required);
+        "transitive com.fasterxml.jackson.databind", "transitive org.slf4j", "static com.cronutils",
+        "static micrometer.core")), required);
     assertTrue(d.packages().contains("io.quejava.internal") && !CORE.isExported("io.quejava.internal"),
         "io.quejava.internal stays inside the module");
   }
@@ -143,6 +153,25 @@ class ModulePathTest {
     assertTrue(ModuleLayer.boot().findModule("com.cronutils").isPresent(), "com.cronutils is not in the module graph");
     assertTrue(CORE.canRead(ModuleLayer.boot().findModule("com.cronutils").orElseThrow()));
     assertDoesNotThrow(() -> Schedule.cron("hourly", "0 * * * *", ZoneOffset.UTC, "Tick"));
+  }
+
+  /**
+   * micrometer-core is {@code requires static} too: with it in the module graph the meters bind and
+   * count a real job.
+   */
+  @Test
+  void metricsWorkWhenTheApplicationAddsMicrometer() {
+    assertTrue(CORE.canRead(ModuleLayer.boot().findModule("micrometer.core").orElseThrow()));
+    DataSource ds = TestDatabase.newSchema("modpath_metrics");
+    Migrator.create(ds).migrate();
+    io.micrometer.core.instrument.MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    io.quejava.metrics.QueMetrics metrics = io.quejava.metrics.QueMetrics.create(registry);
+    Client client = metrics.bind(Client.builder(ds)).build();
+    client.enqueue("MeteredJob");
+    assertTrue(new Worker(client, WorkMap.of("MeteredJob", job -> { }),
+        WorkerConfig.custom().listener(metrics.jobListener()).build()).workOne());
+    assertEquals(1.0, registry.get("que.job.enqueued").counter().count());
+    assertEquals(1.0, registry.get("que.job.attempts").tag("outcome", "succeeded").counter().count());
   }
 
   private static Object one(DataSource ds, String sql) throws Exception {

@@ -83,7 +83,7 @@ final class WorkCommand extends Cli {
       description = "trace, debug, info, warn or error: the library's and the handlers' logs on stderr (default: ${DEFAULT-VALUE})")
   String logLevel;
 
-  @Option(names = "--probe-port", paramLabel = "PORT", description = "serve /health/live and /health/ready on this port (0: any free port, printed)")
+  @Option(names = "--probe-port", paramLabel = "PORT", description = "serve /health/live, /health/ready and /stats (the pools' figures as JSON) on this port (0: any free port, printed)")
   Integer probePort;
 
   @Override
@@ -262,15 +262,41 @@ final class WorkCommand extends Cli {
       }
       answer(ex, why == null ? 200 : 503, why == null ? "ready\n" : "not ready: " + why + "\n");
     });
+    server.createContext("/stats", ex -> answer(ex, 200, poolStatsJson(pools), "application/json"));
     server.setExecutor(null);
     server.start();
-    app().err.println("que work: health probes on http://localhost:" + server.getAddress().getPort() + "/health/{live,ready}");
+    app().err.println("que work: health probes on http://localhost:" + server.getAddress().getPort()
+        + "/health/{live,ready}, the pools' figures on /stats");
     return server;
   }
 
+  /** Every pool's {@link WorkerPool#stats()}: jobs worked and failed, busy workers, the jobs running now. */
+  static String poolStatsJson(List<WorkerPool> pools) {
+    com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode root = mapper.createObjectNode();
+    com.fasterxml.jackson.databind.node.ArrayNode list = root.putArray("pools");
+    for (WorkerPool pool : pools) {
+      io.quejava.PoolStats s = pool.stats();
+      com.fasterxml.jackson.databind.node.ObjectNode o = list.addObject().put("pool", s.pool()).put("workers", s.workers())
+          .put("busy_workers", s.busyWorkers()).put("idle_workers", s.idleWorkers())
+          .put("jobs_worked", s.jobsWorked()).put("jobs_failed", s.jobsFailed());
+      com.fasterxml.jackson.databind.node.ArrayNode running = o.putArray("running");
+      for (io.quejava.PoolStats.Running r : s.running()) {
+        running.addObject().put("job_id", r.jobId()).put("job_class", r.jobClass()).put("queue", r.queue())
+            .put("attempt", r.attempt()).put("started_at", r.startedAt().toString()).put("worker", r.workerName());
+      }
+    }
+    return root.toString() + "\n";
+  }
+
   private static void answer(com.sun.net.httpserver.HttpExchange ex, int status, String body) throws IOException {
+    answer(ex, status, body, "text/plain");
+  }
+
+  private static void answer(com.sun.net.httpserver.HttpExchange ex, int status, String body, String type)
+      throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    ex.getResponseHeaders().set("Content-Type", type + "; charset=utf-8");
     ex.sendResponseHeaders(status, b.length);
     try (OutputStream out = ex.getResponseBody()) {
       out.write(b);

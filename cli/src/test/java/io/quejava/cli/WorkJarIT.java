@@ -62,6 +62,21 @@ class WorkJarIT extends CliTestBase {
             HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), path + ": " + r.body());
       }
+      // The pools' own figures: every job counted once the last one's outcome is in (polled: the
+      // table empties just before the worker counts its job).
+      String stats = "";
+      long statsDeadline = System.nanoTime() + 30_000_000_000L;
+      while (!stats.contains("\"jobs_worked\":3")) {
+        assertTrue(System.nanoTime() < statsDeadline, "/stats never counted 3 jobs: " + stats);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + m.group(1) + "/stats"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().toString());
+        stats = r.body();
+        Thread.sleep(50);
+      }
+      assertTrue(stats.contains("\"workers\":4") && stats.contains("\"jobs_failed\":0")
+          && stats.contains("\"busy_workers\":0") && stats.contains("\"running\":[]"), stats);
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "que work did not stop on SIGTERM");
       String e = Files.readString(err, StandardCharsets.UTF_8);
