@@ -151,7 +151,8 @@ class NotifyWakeupsTest extends PgTest {
       CountDownLatch done = ran.computeIfAbsent(id, k -> new CountDownLatch(1));
       assertTrue(done.await(DEADLINE.toSeconds(), TimeUnit.SECONDS), "the job in " + queue + " ran within " + DEADLINE);
     }
-    assertTrue(ext.notificationsReceived() >= 3, "one listener heard all three queues: " + ext.notificationsReceived());
+    // Each ran within seconds though the pool polls once a minute: announced to its one listener, or
+    // (when the insert came just before the pool asked) found by the look the pool takes on asking.
   }
 
   @Test
