@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.quejava.Client;
 import io.quejava.NewJob;
 import io.quejava.examples.handlers.ExampleHandlers;
+import io.quejava.testing.Await;
 import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,9 +15,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -48,12 +51,10 @@ class WorkJarIT extends CliTestBase {
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(out.toFile()).redirectError(err.toFile());
     Process p = pb.start();
     try {
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (count("SELECT count(*) FROM que_jobs") > 0) {
-        assertTrue(p.isAlive(), "que work died: " + Files.readString(err));
-        assertTrue(System.nanoTime() < deadline, "jobs not worked in 60 s: " + Files.readString(err));
-        Thread.sleep(100);
-      }
+      Await.until(Duration.ofSeconds(60), "que work to work the 3 jobs", () -> {
+        assertTrue(p.isAlive(), () -> "que work died: " + read(err));
+        return unchecked(() -> count("SELECT count(*) FROM que_jobs")) == 0;
+      });
       Matcher m = Pattern.compile("localhost:(\\d+)/health").matcher(Files.readString(err, StandardCharsets.UTF_8));
       assertTrue(m.find(), Files.readString(err));
       HttpClient http = HttpClient.newHttpClient();
@@ -64,17 +65,17 @@ class WorkJarIT extends CliTestBase {
       }
       // The pools' own figures: every job counted once the last one's outcome is in (polled: the
       // table empties just before the worker counts its job).
-      String stats = "";
-      long statsDeadline = System.nanoTime() + 30_000_000_000L;
-      while (!stats.contains("\"jobs_worked\":3")) {
-        assertTrue(System.nanoTime() < statsDeadline, "/stats never counted 3 jobs: " + stats);
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + m.group(1) + "/stats"))
-            .build(), HttpResponse.BodyHandlers.ofString());
+      AtomicReference<String> last = new AtomicReference<>("");
+      URI statsUri = URI.create("http://localhost:" + m.group(1) + "/stats");
+      Await.until(Duration.ofSeconds(30), "/stats to count 3 jobs", () -> {
+        HttpResponse<String> r = unchecked(() -> http.send(HttpRequest.newBuilder(statsUri).build(),
+            HttpResponse.BodyHandlers.ofString()));
         assertEquals(200, r.statusCode(), r.body());
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().toString());
-        stats = r.body();
-        Thread.sleep(50);
-      }
+        last.set(r.body());
+        return r.body().contains("\"jobs_worked\":3");
+      });
+      String stats = last.get();
       assertTrue(stats.contains("\"workers\":4") && stats.contains("\"jobs_failed\":0")
           && stats.contains("\"busy_workers\":0") && stats.contains("\"running\":[]"), stats);
       p.destroy(); // SIGTERM
@@ -103,5 +104,21 @@ class WorkJarIT extends CliTestBase {
 
   Run jar(String... args) throws Exception {
     return jar(env(), false, args);
+  }
+
+  private interface Call<T> {
+    T call() throws Exception;
+  }
+
+  private static <T> T unchecked(Call<T> call) {
+    try {
+      return call.call();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String read(Path file) {
+    return unchecked(() -> Files.readString(file, StandardCharsets.UTF_8));
   }
 }
