@@ -2,6 +2,13 @@ package io.quejava.spring;
 
 import io.quejava.Client;
 import io.quejava.Migrator;
+import io.quejava.ext.deadletter.DeadLetters;
+import io.quejava.ext.heartbeat.Heartbeats;
+import io.quejava.ext.notify.NotifyWakeups;
+import io.quejava.ext.schedule.Schedules;
+import io.quejava.ext.timeout.Timeouts;
+import java.util.ArrayList;
+import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -41,9 +48,48 @@ public class QueAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   @DependsOnDatabaseInitialization
-  public Client queClient(DataSource dataSource, ObjectProvider<QueMigration> migration) {
+  public Client queClient(DataSource dataSource, ObjectProvider<QueMigration> migration,
+      ObjectProvider<QueClientCustomizer> customizers) {
     migration.ifAvailable(m -> { });
-    return Client.create(dataSource);
+    Client.Builder builder = Client.builder(dataSource);
+    customizers.orderedStream().forEach(c -> c.customize(builder));
+    return builder.build();
+  }
+
+  /**
+   * Installs the SQL of the extensions switched on under {@code que.worker.extensions} when
+   * {@code que.migrate-extensions=true}, after que_jobs exists. Each install is idempotent.
+   */
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "que", name = "migrate-extensions", havingValue = "true")
+  @DependsOnDatabaseInitialization
+  public QueExtensionsMigration queExtensionsMigration(DataSource dataSource, QueProperties properties,
+      ObjectProvider<QueMigration> migration) {
+    migration.ifAvailable(m -> { });
+    QueProperties.Extensions ext = properties.getWorker().getExtensions();
+    List<String> installed = new ArrayList<>();
+    if (ext.isNotify()) {
+      NotifyWakeups.install(dataSource);
+      installed.add(NotifyWakeups.EXTENSION);
+    }
+    if (ext.isHeartbeats()) {
+      Heartbeats.install(dataSource);
+      installed.add(Heartbeats.EXTENSION);
+    }
+    if (ext.getDeadLetterMaxAttempts() != null) {
+      DeadLetters.migrator(dataSource).migrate();
+      installed.add(DeadLetters.EXTENSION);
+    }
+    if (ext.getTimeout() != null) {
+      Timeouts.install(dataSource);
+      installed.add(Timeouts.EXTENSION);
+    }
+    if (ext.isSchedules()) {
+      Schedules.migrator(dataSource).migrate();
+      installed.add("schedule");
+    }
+    return new QueExtensionsMigration(List.copyOf(installed));
   }
 
   @Bean
@@ -63,7 +109,8 @@ public class QueAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnProperty(prefix = "que.worker", name = "enabled", havingValue = "true", matchIfMissing = true)
   public QueWorkerLifecycle queWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties properties,
-      ObjectProvider<QueWorkerPoolCustomizer> customizers) {
+      ObjectProvider<QueWorkerPoolCustomizer> customizers, ObjectProvider<QueExtensionsMigration> extensions) {
+    extensions.ifAvailable(m -> { });
     return new QueWorkerLifecycle(client, handlers, properties.getWorker(), customizers.orderedStream().toList());
   }
 
@@ -74,4 +121,12 @@ public class QueAutoConfiguration {
    * @param version the version of que_jobs
    */
   public record QueMigration(int version) {}
+
+  /**
+   * The outcome of {@code que.migrate-extensions=true}: the extensions whose SQL was installed or
+   * found up to date.
+   *
+   * @param extensions their names (notify, heartbeat, deadletter, timeout, schedule)
+   */
+  public record QueExtensionsMigration(List<String> extensions) {}
 }

@@ -17,7 +17,16 @@ public class QueProperties {
    */
   private boolean migrate = false;
 
+  /**
+   * Whether to install, at start-up, the SQL of the worker extensions switched on under
+   * que.worker.extensions (notify trigger, heartbeat, dead-letter and schedule tables). Idempotent;
+   * never changes que_jobs itself.
+   */
+  private boolean migrateExtensions = false;
+
   private final Worker worker = new Worker();
+
+  private final Metrics metrics = new Metrics();
 
   public boolean isEnabled() {
     return enabled;
@@ -35,8 +44,155 @@ public class QueProperties {
     this.migrate = migrate;
   }
 
+  public boolean isMigrateExtensions() {
+    return migrateExtensions;
+  }
+
+  public void setMigrateExtensions(boolean migrateExtensions) {
+    this.migrateExtensions = migrateExtensions;
+  }
+
   public Worker getWorker() {
     return worker;
+  }
+
+  public Metrics getMetrics() {
+    return metrics;
+  }
+
+  /** Micrometer meters, when micrometer-core is on the class path and a MeterRegistry bean exists. */
+  public static class Metrics {
+    /** Whether to bind que-java's meters to the application's MeterRegistry. */
+    private boolean enabled = true;
+
+    /**
+     * Whether to keep the queue gauges (que.queue.jobs, que.queue.oldest.ready.age) fresh: one
+     * statistics query on one connection per refresh interval.
+     */
+    private boolean queues = true;
+
+    /** How often the queue gauges are refreshed. */
+    private Duration queuesInterval = Duration.ofSeconds(15);
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public boolean isQueues() {
+      return queues;
+    }
+
+    public void setQueues(boolean queues) {
+      this.queues = queues;
+    }
+
+    public Duration getQueuesInterval() {
+      return queuesInterval;
+    }
+
+    public void setQueuesInterval(Duration queuesInterval) {
+      if (queuesInterval == null || queuesInterval.isNegative() || queuesInterval.isZero()) {
+        throw new IllegalArgumentException("que.metrics.queues-interval must be positive, got " + queuesInterval);
+      }
+      this.queuesInterval = queuesInterval;
+    }
+  }
+
+  /**
+   * The core's pool extensions, each off unless set; what the que work command line switches on with
+   * --notify, --heartbeats, --timeout, --dead-letters and --schedules.
+   */
+  public static class Extensions {
+    /**
+     * Wake idle workers by LISTEN/NOTIFY the moment a job for their queue is inserted (by any
+     * language). Needs the notify trigger (que.migrate-extensions=true installs it). Holds two
+     * connections of its own.
+     */
+    private boolean notify = false;
+
+    /**
+     * Write a heartbeat row per running job (table que_heartbeats), which the health indicator and
+     * InFlight read to tell hung jobs from long ones. Holds one connection of its own.
+     */
+    private boolean heartbeats = false;
+
+    /** How often heartbeats are refreshed. */
+    private Duration heartbeatInterval = Duration.ofSeconds(5);
+
+    /** Cancel and fail jobs that run longer than this (unset: no timeout). */
+    private Duration timeout;
+
+    /**
+     * Give a job up after this many failed attempts and keep it as a dead letter (table
+     * que_dead_jobs on schema 3, expired rows on 4-7). Unset: jobs are retried for ever.
+     */
+    private Integer deadLetterMaxAttempts;
+
+    /** Also enqueue due cron and interval schedules (table que_schedules). */
+    private boolean schedules = false;
+
+    public boolean isNotify() {
+      return notify;
+    }
+
+    public void setNotify(boolean notify) {
+      this.notify = notify;
+    }
+
+    public boolean isHeartbeats() {
+      return heartbeats;
+    }
+
+    public void setHeartbeats(boolean heartbeats) {
+      this.heartbeats = heartbeats;
+    }
+
+    public Duration getHeartbeatInterval() {
+      return heartbeatInterval;
+    }
+
+    public void setHeartbeatInterval(Duration heartbeatInterval) {
+      if (heartbeatInterval == null || heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
+        throw new IllegalArgumentException(
+            "que.worker.extensions.heartbeat-interval must be positive, got " + heartbeatInterval);
+      }
+      this.heartbeatInterval = heartbeatInterval;
+    }
+
+    public Duration getTimeout() {
+      return timeout;
+    }
+
+    public void setTimeout(Duration timeout) {
+      if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+        throw new IllegalArgumentException("que.worker.extensions.timeout must be positive, got " + timeout);
+      }
+      this.timeout = timeout;
+    }
+
+    public Integer getDeadLetterMaxAttempts() {
+      return deadLetterMaxAttempts;
+    }
+
+    public void setDeadLetterMaxAttempts(Integer deadLetterMaxAttempts) {
+      if (deadLetterMaxAttempts != null && deadLetterMaxAttempts < 1) {
+        throw new IllegalArgumentException(
+            "que.worker.extensions.dead-letter-max-attempts must be at least 1, got " + deadLetterMaxAttempts);
+      }
+      this.deadLetterMaxAttempts = deadLetterMaxAttempts;
+    }
+
+    public boolean isSchedules() {
+      return schedules;
+    }
+
+    public void setSchedules(boolean schedules) {
+      this.schedules = schedules;
+    }
   }
 
   /** The worker pool: started with the application context when at least one handler bean exists. */
@@ -68,6 +224,12 @@ public class QueProperties {
     /** Thread name prefix of the workers. */
     private String name = "que-worker";
 
+    private final Extensions extensions = new Extensions();
+
+    public Extensions getExtensions() {
+      return extensions;
+    }
+
     public boolean isEnabled() {
       return enabled;
     }
@@ -89,6 +251,9 @@ public class QueProperties {
     }
 
     public void setWorkers(int workers) {
+      if (workers < 1 || workers > 1000) {
+        throw new IllegalArgumentException("que.worker.workers must be 1 to 1000, got " + workers);
+      }
       this.workers = workers;
     }
 

@@ -3,6 +3,11 @@ package io.quejava.spring;
 import io.quejava.Client;
 import io.quejava.WorkMap;
 import io.quejava.WorkerPool;
+import io.quejava.ext.deadletter.DeadLetterInterceptor;
+import io.quejava.ext.heartbeat.Heartbeats;
+import io.quejava.ext.notify.NotifyWakeups;
+import io.quejava.ext.schedule.Scheduler;
+import io.quejava.ext.timeout.Timeouts;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -27,6 +32,7 @@ public class QueWorkerLifecycle implements SmartLifecycle {
   private final QueProperties.Worker settings;
   private final List<QueWorkerPoolCustomizer> customizers;
   private volatile WorkerPool pool;
+  private volatile boolean stopping;
 
   public QueWorkerLifecycle(Client client, QueJobHandlers handlers, QueProperties.Worker settings) {
     this(client, handlers, settings, List.of());
@@ -58,11 +64,37 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     for (String q : settings.getQueues()) {
       addQueue(builder, q);
     }
+    addExtensions(builder);
     customizers.forEach(c -> c.customize(builder));
     WorkerPool p = builder.build();
     p.start();
     pool = p;
+    stopping = false;
     LOG.info("que-java: {} workers on {} for {}", p.size(), p.queues(), work.jobClasses());
+  }
+
+  /**
+   * The extensions of {@code que.worker.extensions.*}, wired as {@code que work} wires them from its
+   * flags. Their SQL is not installed here ({@code que.migrate-extensions=true} does it at start-up).
+   */
+  private void addExtensions(WorkerPool.Builder builder) {
+    QueProperties.Extensions ext = settings.getExtensions();
+    if (ext.getDeadLetterMaxAttempts() != null) {
+      builder.interceptor(DeadLetterInterceptor.builder(client).maxAttempts(ext.getDeadLetterMaxAttempts()).build());
+    }
+    if (ext.isHeartbeats()) {
+      Heartbeats beats = Heartbeats.builder(client.dataSource()).interval(ext.getHeartbeatInterval()).build();
+      builder.interceptor(beats).extension(beats);
+    }
+    if (ext.getTimeout() != null) {
+      builder.interceptor(Timeouts.builder().defaultTimeout(ext.getTimeout()).build());
+    }
+    if (ext.isNotify()) {
+      builder.extension(NotifyWakeups.create(client.dataSource()));
+    }
+    if (ext.isSchedules()) {
+      builder.extension(Scheduler.builder(client).build());
+    }
   }
 
   /** {@code name} or {@code name=max}. */
@@ -87,19 +119,34 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     WorkerPool p;
     synchronized (this) {
       p = pool;
-      pool = null;
+      if (p != null) {
+        stopping = true;
+      }
     }
     if (p != null) {
       boolean clean = p.shutdown(settings.getShutdownTimeout());
       if (!clean) {
         LOG.warn("que-java: jobs still running after {}; cancelled, they run again later", settings.getShutdownTimeout());
       }
+      synchronized (this) {
+        if (pool == p) {
+          pool = null;
+        }
+      }
     }
+  }
+
+  /**
+   * True from the moment {@link #stop()} begins on a started pool until the next {@link #start()}:
+   * the pool takes no new jobs (the health indicator then says OUT_OF_SERVICE).
+   */
+  public boolean isStopping() {
+    return stopping;
   }
 
   @Override
   public boolean isRunning() {
-    return pool != null;
+    return pool != null && !stopping;
   }
 
   @Override
