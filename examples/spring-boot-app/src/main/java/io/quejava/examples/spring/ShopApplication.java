@@ -1,0 +1,74 @@
+package io.quejava.examples.spring;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * A small shop on que-java's Spring Boot starter. {@code POST /orders} writes an order and enqueues
+ * its confirmation job in one transaction ({@link OrderService}); {@link Confirmations} works the
+ * job and marks the order confirmed; {@code GET /orders/{id}} shows it.
+ *
+ * <p>The database is {@code DATABASE_URL} ({@code postgres://user:password@host:port/db}) when it is
+ * set, else an embedded PostgreSQL started for the run and stopped with it. que_jobs is created at
+ * start-up ({@code que.migrate=true}), the orders table by {@code schema.sql}.
+ */
+@SpringBootApplication
+public class ShopApplication {
+  public static void main(String[] args) throws Exception {
+    SpringApplication app = new SpringApplication(ShopApplication.class);
+    String url = System.getenv("DATABASE_URL");
+    EmbeddedPostgres embedded = null;
+    if (url != null && !url.isBlank()) {
+      System.out.println("Using DATABASE_URL");
+      app.setDefaultProperties(dataSourceProperties(url));
+    } else {
+      System.out.println("No DATABASE_URL: starting an embedded PostgreSQL");
+      embedded = EmbeddedPostgres.builder().start();
+      app.setDefaultProperties(Map.of(
+          "spring.datasource.url", embedded.getJdbcUrl("postgres", "postgres"),
+          "spring.datasource.username", "postgres"));
+    }
+    // Our own hook, so that the database stops only after the context (and its worker pool) has.
+    app.setRegisterShutdownHook(false);
+    ConfigurableApplicationContext context = app.run(args);
+    EmbeddedPostgres db = embedded;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      context.close();
+      if (db != null) {
+        try {
+          db.close();
+        } catch (Exception e) {
+          System.err.println("stopping the embedded PostgreSQL: " + e);
+        }
+      }
+    }, "shop-shutdown"));
+  }
+
+  /** spring.datasource.* from a libpq-style URL, or a jdbc:postgresql: one as it is. */
+  static Map<String, Object> dataSourceProperties(String url) {
+    Map<String, Object> p = new HashMap<>();
+    if (url.startsWith("jdbc:")) {
+      p.put("spring.datasource.url", url);
+      return p;
+    }
+    URI uri = URI.create(url.replaceFirst("^postgresql:", "postgres:"));
+    String host = uri.getHost() == null ? "localhost" : uri.getHost();
+    int port = uri.getPort() > 0 ? uri.getPort() : 5432;
+    String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+    p.put("spring.datasource.url", "jdbc:postgresql://" + host + ":" + port + "/" + db
+        + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()));
+    if (uri.getUserInfo() != null) {
+      String[] userInfo = uri.getUserInfo().split(":", 2);
+      p.put("spring.datasource.username", userInfo[0]);
+      if (userInfo.length > 1) {
+        p.put("spring.datasource.password", userInfo[1]);
+      }
+    }
+    return p;
+  }
+}
