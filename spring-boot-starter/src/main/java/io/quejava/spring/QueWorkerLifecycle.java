@@ -70,7 +70,9 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     p.start();
     pool = p;
     stopping = false;
-    LOG.info("que-java: {} workers on {} for {}", p.size(), p.queues(), work.jobClasses());
+    // Quoted: the default queue of schema 3 is the empty string.
+    LOG.info("que-java: {} workers on queues {} for {}", p.size(),
+        p.queues().stream().map(q -> "'" + q + "'").toList(), work.jobClasses());
   }
 
   /**
