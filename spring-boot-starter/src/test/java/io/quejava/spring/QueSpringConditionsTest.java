@@ -10,6 +10,10 @@ import io.quejava.Client;
 import io.quejava.Job;
 import io.quejava.Migrator;
 import io.quejava.NewJob;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quejava.metrics.QueMetrics;
+import io.quejava.metrics.QueueMetrics;
 import io.quejava.testing.TestDatabase;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -118,6 +122,69 @@ class QueSpringConditionsTest {
           assertNotNull(failure);
           assertTrue(rootMessage(failure).contains("registered twice"), rootMessage(failure));
         });
+  }
+
+  @Test
+  void badPropertyValuesFailTheStartupNamingTheProperty() {
+    DataSource ds = TestDatabase.newSchema("spring_bad_values");
+    for (String[] bad : new String[][] {
+        {"que.worker.workers=0", "que.worker.workers must be 1 to 1000, got 0"},
+        {"que.worker.extensions.dead-letter-max-attempts=0", "que.worker.extensions.dead-letter-max-attempts must be at least 1, got 0"},
+        {"que.worker.extensions.timeout=-1s", "que.worker.extensions.timeout must be positive"},
+        {"que.worker.queues=mailers=x", "que.worker.queues: 'mailers=x' is not name or name=max-workers"}}) {
+      runner.withPropertyValues("que.migrate=true", bad[0])
+          .withBean(DataSource.class, () -> ds)
+          .withBean(QueSpringBootTest.Billing.class, QueSpringBootTest.Billing::new)
+          .run(context -> {
+            Throwable failure = context.getStartupFailure();
+            assertNotNull(failure, bad[0]);
+            assertTrue(messages(failure).contains(bad[1]), bad[0] + " -> " + messages(failure));
+          });
+    }
+  }
+
+  @Test
+  void metricsAndHealthOnlyWhereTheirSwitchesAndBeansAre() {
+    DataSource ds = TestDatabase.newSchema("spring_optional");
+    ApplicationContextRunner all = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(
+            QueAutoConfiguration.class, QueMetricsAutoConfiguration.class, QueHealthAutoConfiguration.class))
+        .withPropertyValues("que.migrate=true")
+        .withBean(DataSource.class, () -> ds);
+    all.run(context -> {
+      assertTrue(context.getBeansOfType(QueMetrics.class).isEmpty(), "no MeterRegistry bean, no meters");
+      assertEquals(1, context.getBeansOfType(QueHealthIndicator.class).size());
+    });
+    all.withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
+      assertEquals(1, context.getBeansOfType(QueMetrics.class).size());
+      assertEquals(1, context.getBeansOfType(QueueMetrics.class).size());
+    });
+    all.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues("que.metrics.enabled=false", "management.health.que.enabled=false")
+        .run(context -> {
+          assertTrue(context.getBeansOfType(QueMetrics.class).isEmpty(), "que.metrics.enabled=false");
+          assertTrue(context.getBeansOfType(QueHealthIndicator.class).isEmpty(), "management.health.que.enabled=false");
+        });
+    all.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues("que.metrics.queues=false")
+        .run(context -> {
+          assertEquals(1, context.getBeansOfType(QueMetrics.class).size());
+          assertTrue(context.getBeansOfType(QueueMetrics.class).isEmpty(), "que.metrics.queues=false");
+        });
+    all.withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues("que.enabled=false")
+        .run(context -> {
+          assertTrue(context.getBeansOfType(QueMetrics.class).isEmpty());
+          assertTrue(context.getBeansOfType(QueHealthIndicator.class).isEmpty());
+        });
+  }
+
+  private static String messages(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      b.append(c.getMessage()).append(" | ");
+    }
+    return b.toString();
   }
 
   private static String rootMessage(Throwable t) {
