@@ -25,6 +25,7 @@ import org.springframework.context.annotation.Bean;
 @SpringBootTest(
     classes = QueSpringLiquibaseTest.App.class,
     properties = {
+      "spring.liquibase.enabled=true",
       "spring.liquibase.change-log=classpath:db/que-changelog.yaml",
       "que.worker.wake-interval=200ms",
       "que.metrics.enabled=false"
