@@ -109,6 +109,22 @@ class QueSpringExtensionsTest {
   @Autowired QueAutoConfiguration.QueExtensionsMigration installed;
   @Autowired HealthEndpoint healthEndpoint;
 
+  @Autowired QueProperties properties;
+
+  @Test
+  void extensionPropertiesAreBound() {
+    QueProperties.Extensions ext = properties.getWorker().getExtensions();
+    assertTrue(properties.isMigrateExtensions());
+    assertTrue(ext.isNotify());
+    assertTrue(ext.isHeartbeats());
+    assertEquals(Duration.ofSeconds(1), ext.getHeartbeatInterval());
+    assertEquals(1, ext.getDeadLetterMaxAttempts());
+    assertEquals(null, ext.getTimeout());
+    assertEquals(false, ext.isSchedules());
+    assertEquals(Duration.ofMillis(200), properties.getMetrics().getQueuesInterval());
+    assertTrue(properties.getMetrics().isEnabled());
+  }
+
   @Test
   void theEnabledExtensionsAreInstalledAtStartUp() {
     assertEquals(List.of("notify", "heartbeat", "deadletter"), installed.extensions());

@@ -20,14 +20,20 @@ class QueSpringMetadataTest {
   @Test
   void autoConfigurationIsRegistered() throws Exception {
     String imports = resource("META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports");
-    assertTrue(imports.lines().anyMatch(l -> l.trim().equals(QueAutoConfiguration.class.getName())));
+    for (Class<?> c : List.of(QueAutoConfiguration.class, QueMetricsAutoConfiguration.class, QueHealthAutoConfiguration.class)) {
+      assertTrue(imports.lines().anyMatch(l -> l.trim().equals(c.getName())), c.getName());
+    }
   }
 
   @Test
   void configurationMetadataNamesEveryProperty() throws Exception {
     String json = resource("META-INF/spring-configuration-metadata.json");
     for (String p : List.of("que.enabled", "que.migrate", "que.worker.enabled", "que.worker.queues",
-        "que.worker.workers", "que.worker.wake-interval", "que.worker.shutdown-timeout", "que.worker.name")) {
+        "que.worker.workers", "que.worker.wake-interval", "que.worker.shutdown-timeout", "que.worker.name",
+        "que.migrate-extensions", "que.worker.extensions.notify", "que.worker.extensions.heartbeats",
+        "que.worker.extensions.heartbeat-interval", "que.worker.extensions.timeout",
+        "que.worker.extensions.dead-letter-max-attempts", "que.worker.extensions.schedules",
+        "que.metrics.enabled", "que.metrics.queues", "que.metrics.queues-interval", "management.health.que.enabled")) {
       assertTrue(json.contains("\"name\": \"" + p + "\""), p);
     }
   }
