@@ -28,14 +28,23 @@ public class ShopApplication {
       app.setDefaultProperties(dataSourceProperties(url));
     } else {
       System.out.println("No DATABASE_URL: starting an embedded PostgreSQL");
-      embedded = EmbeddedPostgres.builder().start();
+      // Its own shutdown hook would race ours and could stop the database under running jobs.
+      embedded = EmbeddedPostgres.builder().setRegisterShutdownHook(false).start();
       app.setDefaultProperties(Map.of(
           "spring.datasource.url", embedded.getJdbcUrl("postgres", "postgres"),
           "spring.datasource.username", "postgres"));
     }
     // Our own hook, so that the database stops only after the context (and its worker pool) has.
     app.setRegisterShutdownHook(false);
-    ConfigurableApplicationContext context = app.run(args);
+    ConfigurableApplicationContext context;
+    try {
+      context = app.run(args);
+    } catch (RuntimeException e) {
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw e;
+    }
     EmbeddedPostgres db = embedded;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       context.close();
