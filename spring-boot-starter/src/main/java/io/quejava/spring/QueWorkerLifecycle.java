@@ -120,20 +120,19 @@ public class QueWorkerLifecycle implements SmartLifecycle {
   public void stop() {
     WorkerPool p;
     synchronized (this) {
+      if (pool == null || stopping) {
+        return; // never started, or another stop() is draining it
+      }
       p = pool;
-      if (p != null) {
-        stopping = true;
-      }
+      stopping = true;
     }
-    if (p != null) {
-      boolean clean = p.shutdown(settings.getShutdownTimeout());
-      if (!clean) {
-        LOG.warn("que-java: jobs still running after {}; cancelled, they run again later", settings.getShutdownTimeout());
-      }
-      synchronized (this) {
-        if (pool == p) {
-          pool = null;
-        }
+    boolean clean = p.shutdown(settings.getShutdownTimeout());
+    if (!clean) {
+      LOG.warn("que-java: jobs still running after {}; cancelled, they run again later", settings.getShutdownTimeout());
+    }
+    synchronized (this) {
+      if (pool == p) {
+        pool = null;
       }
     }
   }
