@@ -1,0 +1,167 @@
+package io.quejava.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quejava.NewJob;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dashboard at the HTTP level: authentication, read-only mode, the bind default, CSRF,
+ * escaping and the security headers, through {@link Dashboard#handle} and through its own server.
+ */
+class DashboardHttpTest extends DashboardTestBase {
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void bindsLoopbackByDefaultAndRefusesOtherAddressesWithoutAuthentication() throws Exception {
+    Dashboard dashboard = Dashboard.builder(client).build();
+    try (DashboardServer server = dashboard.start(0)) {
+      assertTrue(server.address().getAddress().isLoopbackAddress(), server.address().toString());
+      HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(server.url(dashboard) + "/")));
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.body().contains("<h1>Overview</h1>"), r.body());
+    }
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> dashboard.start(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 0)));
+    assertTrue(e.getMessage().contains("without authentication"), e.getMessage());
+    // With authentication, or insecure on purpose, it serves there.
+    try (DashboardServer s = Dashboard.builder(client).basicAuth("ops", "pw").build()
+        .start(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 0))) {
+      assertFalse(s.address().getAddress().isLoopbackAddress());
+    }
+    try (DashboardServer s = Dashboard.builder(client).insecure(true).build()
+        .start(new InetSocketAddress(InetAddress.getByName("0.0.0.0"), 0))) {
+      assertTrue(s.address().getPort() > 0);
+    }
+  }
+
+  @Test
+  void basicAuthAsksForCredentialsAndChecksThem() throws Exception {
+    Dashboard dashboard = Dashboard.builder(client).basicAuth("ops", "s3cret").basePath("/que").build();
+    try (DashboardServer server = dashboard.start(0)) {
+      URI overview = URI.create(server.url(dashboard) + "/");
+      HttpResponse<String> none = send(HttpRequest.newBuilder(overview));
+      assertEquals(401, none.statusCode());
+      assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Basic "), none.headers().toString());
+      HttpResponse<String> wrong = send(HttpRequest.newBuilder(overview).header("Authorization", basic("ops", "nope")));
+      assertEquals(401, wrong.statusCode());
+      HttpResponse<String> asset = send(HttpRequest.newBuilder(URI.create(server.url(dashboard) + "/assets/dashboard.css")));
+      assertEquals(401, asset.statusCode(), "assets are behind authentication too");
+      HttpResponse<String> right = send(HttpRequest.newBuilder(overview).header("Authorization", basic("ops", "s3cret")));
+      assertEquals(200, right.statusCode(), right.body());
+      assertTrue(right.body().contains("href=\"/que/jobs\""), "links carry the base path");
+      HttpResponse<String> outside = send(HttpRequest.newBuilder(URI.create(server.url(dashboard).replace("/que", "/other")))
+          .header("Authorization", basic("ops", "s3cret")));
+      assertEquals(404, outside.statusCode());
+    }
+    assertThrows(IllegalArgumentException.class, () -> Dashboard.builder(client).basicAuth("a:b", "x"));
+    assertThrows(IllegalArgumentException.class, () -> Dashboard.builder(client).basicAuth("a", ""));
+    assertThrows(IllegalArgumentException.class, () -> Dashboard.builder(client).basePath("que/"));
+  }
+
+  @Test
+  void aPluggableAuthenticatorDecides() {
+    Dashboard dashboard = Dashboard.builder(client).authenticator(r -> r.header("X-User")).build();
+    assertEquals(401, dashboard.handle(get("/")).status());
+    DashboardResponse ok = dashboard.handle(new DashboardRequest("GET", "/", "", java.util.Map.of("x-user", List.of("ada")), null, ""));
+    assertEquals(200, ok.status(), ok.bodyText());
+  }
+
+  @Test
+  void readOnlyShowsNoButtonsAndRefusesEveryPost() throws Exception {
+    long id = client.enqueue(NewJob.of("Boom", 1)).id();
+    sql.exec("UPDATE que_jobs SET error_count = 2, last_error_message = 'RuntimeError: boom' WHERE id = ?", id);
+    Dashboard dashboard = Dashboard.builder(client).readOnly(true).build();
+    DashboardResponse page = dashboard.handle(get("/jobs/" + id));
+    assertEquals(200, page.status());
+    assertTrue(page.bodyText().contains("read-only"));
+    assertFalse(page.bodyText().contains("/retry"), "no retry button on a read-only dashboard");
+    String cookie = cookie(page);
+    DashboardResponse refused = dashboard.handle(post("/jobs/" + id + "/retry", cookie, "_csrf=whatever"));
+    assertEquals(403, refused.status());
+    assertTrue(refused.bodyText().contains("read-only"), refused.bodyText());
+    assertEquals(2L, sql.count("SELECT error_count FROM que_jobs WHERE id = ?", id));
+  }
+
+  @Test
+  void aPostWithoutTheTokenIsRefusedAndChangesNothing() throws Exception {
+    Instant later = Instant.now().plusSeconds(3600);
+    long id = client.enqueue(NewJob.of("Later").runAt(later)).id();
+    Dashboard dashboard = Dashboard.builder(client).build();
+    DashboardResponse page = dashboard.handle(get("/jobs/" + id));
+    String cookie = cookie(page);
+    String token = token(page);
+    // No token, a wrong token, a token without its cookie, a token of another session.
+    assertEquals(403, dashboard.handle(post("/jobs/" + id + "/retry", cookie, "")).status());
+    assertEquals(403, dashboard.handle(post("/jobs/" + id + "/retry", cookie, "_csrf=AAAA" + token.substring(4))).status());
+    assertEquals(403, dashboard.handle(post("/jobs/" + id + "/retry", null, "_csrf=" + token)).status());
+    assertEquals(403, dashboard.handle(post("/jobs/" + id + "/retry", "que_dashboard_session=someoneElsesSession123", "_csrf=" + token)).status());
+    // GET never writes.
+    assertEquals(405, dashboard.handle(get("/jobs/" + id + "/retry")).status());
+    assertTrue(runAt(id).isAfter(Instant.now().plusSeconds(3000)), "run_at unchanged");
+    // With both it goes through.
+    DashboardResponse done = dashboard.handle(post("/jobs/" + id + "/retry", cookie, "_csrf=" + token));
+    assertEquals(200, done.status(), done.bodyText());
+    assertTrue(done.bodyText().contains("1 done"), done.bodyText());
+    assertTrue(runAt(id).isBefore(Instant.now().plusSeconds(5)));
+  }
+
+  @Test
+  void everyTextFromTheTableIsEscapedAndHeadersAreStrict() throws Exception {
+    String probe = "<script>alert(1)</script>";
+    long id = client.enqueue(NewJob.of(probe, "<img src=x onerror=alert(2)>").queue("q\"><b>x</b>")).id();
+    sql.exec("UPDATE que_jobs SET error_count = 1, last_error_message = ? WHERE id = ?", "</pre><script>alert(3)</script>", id);
+    Dashboard dashboard = Dashboard.builder(client).build();
+    for (String path : List.of("/", "/jobs", "/failing", "/jobs/" + id)) {
+      DashboardResponse r = dashboard.handle(get(path));
+      assertEquals(200, r.status(), path);
+      String body = r.bodyText();
+      assertFalse(body.contains("<script>alert"), path + " has raw script: " + body);
+      assertFalse(body.contains("<img src=x"), path);
+      assertFalse(body.contains("<b>x</b>"), path);
+      assertTrue(r.header("Content-Security-Policy").orElse("").contains("script-src 'self'"), path);
+      assertEquals("DENY", r.header("X-Frame-Options").orElse(""));
+      assertEquals("nosniff", r.header("X-Content-Type-Options").orElse(""));
+    }
+    String detail = dashboard.handle(get("/jobs/" + id)).bodyText();
+    assertTrue(detail.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), detail);
+  }
+
+  @Test
+  void badInputIsA400WithAReason() {
+    Dashboard dashboard = Dashboard.builder(client).build();
+    DashboardResponse r = dashboard.handle(get("/jobs?state=bogus"));
+    assertEquals(400, r.status());
+    assertTrue(r.bodyText().contains("state"), r.bodyText());
+    assertEquals(400, dashboard.handle(get("/jobs?after=%%%")).status());
+    assertEquals(400, dashboard.handle(get("/jobs?after=bm90IGEgY3Vyc29y")).status());
+    assertEquals(404, dashboard.handle(get("/nope")).status());
+    assertEquals(405, dashboard.handle(DashboardRequest.of("DELETE", "/jobs", "")).status());
+  }
+
+  private Instant runAt(long id) throws Exception {
+    return (Instant) sql.one("SELECT run_at FROM que_jobs WHERE " + idColumn() + " = ?", id);
+  }
+
+  private static String basic(String user, String pw) {
+    return "Basic " + Base64.getEncoder().encodeToString((user + ":" + pw).getBytes(StandardCharsets.UTF_8));
+  }
+
+}
