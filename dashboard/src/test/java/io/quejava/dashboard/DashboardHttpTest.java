@@ -145,6 +145,26 @@ class DashboardHttpTest extends DashboardTestBase {
   }
 
   @Test
+  void bulkRetryAsksForConfirmationFirst() throws Exception {
+    Instant later = Instant.now().plusSeconds(3600);
+    for (int i = 0; i < 3; i++) {
+      client.enqueue(NewJob.of("Flaky", i).queue("bulk").runAt(later));
+    }
+    client.enqueue(NewJob.of("Other", 9).queue("bulk").runAt(later));
+    Dashboard dashboard = Dashboard.builder(client).build();
+    DashboardResponse page = dashboard.handle(get("/jobs?queue=bulk&class=Flaky"));
+    String cookie = cookie(page);
+    String form = "_csrf=" + token(page) + "&queue=bulk&class=Flaky&state=&error=&args=&action=retry";
+    DashboardResponse confirm = dashboard.handle(post("/jobs/bulk", cookie, form));
+    assertEquals(200, confirm.status(), confirm.bodyText());
+    assertTrue(confirm.bodyText().contains("3 job(s) match"), confirm.bodyText());
+    assertEquals(4L, sql.count("SELECT count(*) FROM que_jobs WHERE run_at > now() + interval '50 minutes'"), "nothing yet");
+    DashboardResponse done = dashboard.handle(post("/jobs/bulk", cookie, form + "&confirm=yes"));
+    assertTrue(done.bodyText().contains("3 done, 0 skipped"), done.bodyText());
+    assertEquals(1L, sql.count("SELECT count(*) FROM que_jobs WHERE run_at > now() + interval '50 minutes'"), "Other untouched");
+  }
+
+  @Test
   void badInputIsA400WithAReason() {
     Dashboard dashboard = Dashboard.builder(client).build();
     DashboardResponse r = dashboard.handle(get("/jobs?state=bogus"));
