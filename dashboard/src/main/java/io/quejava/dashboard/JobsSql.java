@@ -19,9 +19,15 @@ import java.util.Optional;
  * priority, run_at, job_id; the primary key and only index) and 4 to 7 (id, plus que_poll_idx on
  * queue, priority, run_at, id for jobs neither finished nor expired).
  *
- * <p>Pages follow a key, never an OFFSET: schema 3 and the pending states of 4 to 7 walk (queue,
- * priority, run_at, id) in index order; other listings of 4 to 7 walk the primary key id. Every
- * value is a bind parameter; filters are fixed fragments.
+ * <p>Pages follow a key, never an OFFSET: schema 3, and the pending states of 4 and 5, walk (queue,
+ * priority, run_at, id) in index order (the primary key on 3, que_poll_idx on 4 and 5); other
+ * listings, and every listing on 6 and 7 (whose que_poll_idx leads with job_schema_version), walk
+ * the primary key id. Every value is a bind parameter; filters are fixed fragments.
+ *
+ * <p>The args filter on 4 to 7: text that parses as a JSON array or object is matched by
+ * containment ({@code args @> ?::jsonb}, served by que_jobs_args_gin_idx); any other text, and
+ * every args filter on 3 (json, no index), is a case-insensitive substring of the args text (and of
+ * kwargs on 6 and 7), which reads rows until a page is full.
  */
 final class JobsSql {
   /** The states a filter may name. */
@@ -40,10 +46,12 @@ final class JobsSql {
 
   private final boolean modern;
   private final boolean kwargs;
+  private final boolean pollIndexByQueue;
   private final String id;
 
   JobsSql(int schemaVersion) {
     this.modern = schemaVersion >= 4;
+    this.pollIndexByQueue = schemaVersion == 4 || schemaVersion == 5;
     this.kwargs = schemaVersion >= 6;
     this.id = modern ? "id" : "job_id";
   }
@@ -98,7 +106,7 @@ final class JobsSql {
 
   /** Whether this listing walks the (queue, priority, run_at, id) key rather than id. */
   private boolean keyOrder(Filter f) {
-    return !modern || (!f.state().isEmpty() && !f.state().equals("finished") && !f.state().equals("expired"));
+    return !modern || (pollIndexByQueue && !f.state().isEmpty() && !f.state().equals("finished") && !f.state().equals("expired"));
   }
 
   private String columns(int preview) {
@@ -143,12 +151,30 @@ final class JobsSql {
           : " AND strpos(lower(coalesce(last_error, '')), lower(?)) > 0");
       params.add(f.error());
     }
-    if (!f.args().isEmpty()) {
+    if (!f.args().isEmpty() && modern && isJsonContainer(f.args())) {
+      w.append(" AND args @> ?::jsonb");
+      params.add(f.args());
+    } else if (!f.args().isEmpty()) {
       w.append(kwargs ? " AND strpos(lower(args::text || coalesce(kwargs::text, '')), lower(?)) > 0"
           : " AND strpos(lower(args::text), lower(?)) > 0");
       params.add(f.args());
     }
     return w.toString();
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** Whether the text is a JSON array or object (then matched by containment on 4 to 7). */
+  static boolean isJsonContainer(String text) {
+    String t = text.trim();
+    if (!(t.startsWith("[") || t.startsWith("{"))) {
+      return false;
+    }
+    try {
+      return JSON.readTree(t).isContainerNode();
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   /** Marks where the locked ids go among the parameters. */

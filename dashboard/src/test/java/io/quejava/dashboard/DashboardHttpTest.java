@@ -87,7 +87,7 @@ class DashboardHttpTest extends DashboardTestBase {
   @Test
   void readOnlyShowsNoButtonsAndRefusesEveryPost() throws Exception {
     long id = client.enqueue(NewJob.of("Boom", 1)).id();
-    sql.exec("UPDATE que_jobs SET error_count = 2, last_error_message = 'RuntimeError: boom' WHERE id = ?", id);
+    sql.exec("UPDATE que_jobs SET error_count = 2, " + errorColumn() + " = 'RuntimeError: boom' WHERE " + idColumn() + " = ?", id);
     Dashboard dashboard = Dashboard.builder(client).readOnly(true).build();
     DashboardResponse page = dashboard.handle(get("/jobs/" + id));
     assertEquals(200, page.status());
@@ -97,7 +97,7 @@ class DashboardHttpTest extends DashboardTestBase {
     DashboardResponse refused = dashboard.handle(post("/jobs/" + id + "/retry", cookie, "_csrf=whatever"));
     assertEquals(403, refused.status());
     assertTrue(refused.bodyText().contains("read-only"), refused.bodyText());
-    assertEquals(2L, sql.count("SELECT error_count FROM que_jobs WHERE id = ?", id));
+    assertEquals(2L, sql.count("SELECT error_count FROM que_jobs WHERE " + idColumn() + " = ?", id));
   }
 
   @Test
@@ -127,7 +127,7 @@ class DashboardHttpTest extends DashboardTestBase {
   void everyTextFromTheTableIsEscapedAndHeadersAreStrict() throws Exception {
     String probe = "<script>alert(1)</script>";
     long id = client.enqueue(NewJob.of(probe, "<img src=x onerror=alert(2)>").queue("q\"><b>x</b>")).id();
-    sql.exec("UPDATE que_jobs SET error_count = 1, last_error_message = ? WHERE id = ?", "</pre><script>alert(3)</script>", id);
+    sql.exec("UPDATE que_jobs SET error_count = 1, " + errorColumn() + " = ? WHERE " + idColumn() + " = ?", "</pre><script>alert(3)</script>", id);
     Dashboard dashboard = Dashboard.builder(client).build();
     for (String path : List.of("/", "/jobs", "/failing", "/jobs/" + id)) {
       DashboardResponse r = dashboard.handle(get(path));
@@ -162,6 +162,39 @@ class DashboardHttpTest extends DashboardTestBase {
     DashboardResponse done = dashboard.handle(post("/jobs/bulk", cookie, form + "&confirm=yes"));
     assertTrue(done.bodyText().contains("3 done, 0 skipped"), done.bodyText());
     assertEquals(1L, sql.count("SELECT count(*) FROM que_jobs WHERE run_at > now() + interval '50 minutes'"), "Other untouched");
+  }
+
+  @Test
+  void pagesFollowTheKeyAndFiltersNarrow() throws Exception {
+    for (int i = 0; i < 7; i++) {
+      client.enqueue(NewJob.of("Page", i, "needle-" + (i % 2 == 0 ? "even" : "odd")).queue(i < 4 ? "a" : "b").priority(100 + i % 3));
+    }
+    Dashboard dashboard = Dashboard.builder(client).pageSize(3).build();
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    String path = "/jobs";
+    int pages = 0;
+    while (path != null) {
+      DashboardResponse r = dashboard.handle(get(path));
+      assertEquals(200, r.status(), r.bodyText());
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("class=\"job\">(\\d+)</a>").matcher(r.bodyText());
+      while (m.find()) {
+        seen.add(m.group(1));
+      }
+      java.util.regex.Matcher next = java.util.regex.Pattern.compile("href=\"([^\"]*)\" id=\"next\"").matcher(r.bodyText());
+      path = next.find() ? next.group(1).replace("&amp;", "&").replace("&#x3D;", "=") : null;
+      pages++;
+    }
+    assertEquals(3, pages);
+    assertEquals(7, seen.size(), seen.toString());
+    assertEquals(7, new java.util.HashSet<>(seen).size(), "no job twice: " + seen);
+    String odd = dashboard.handle(get("/jobs?args=NEEDLE-ODD")).bodyText();
+    assertEquals(3, odd.split("class=\"job\"").length - 1, "args filter is a case-insensitive substring");
+    String b = dashboard.handle(get("/jobs?queue=b&args=needle-even")).bodyText();
+    assertEquals(2, b.split("class=\"job\"").length - 1, "queue b has jobs 4 and 6 even");
+    if (schemaVersion() >= 4) {
+      String json = dashboard.handle(get("/jobs?args=" + java.net.URLEncoder.encode("[5]", StandardCharsets.UTF_8))).bodyText();
+      assertEquals(1, json.split("class=\"job\"").length - 1, "JSON args filter is containment: " + json);
+    }
   }
 
   @Test

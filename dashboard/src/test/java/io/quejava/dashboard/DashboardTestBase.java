@@ -27,6 +27,10 @@ abstract class DashboardTestBase {
     return 7;
   }
 
+  String errorColumn() {
+    return schemaVersion() >= 4 ? "last_error_message" : "last_error";
+  }
+
   String idColumn() {
     return schemaVersion() >= 4 ? "id" : "job_id";
   }
