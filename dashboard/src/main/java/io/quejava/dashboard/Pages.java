@@ -277,6 +277,7 @@ final class Pages {
     m.put("chartMax", num(max));
     m.put("chartWorked", num(worked));
     m.put("chartFailed", num(failed));
+    m.put("chartAny", worked + failed > 0);
     return m;
   }
 
