@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -49,7 +50,16 @@ final class JobsSql {
   private final boolean pollIndexByQueue;
   private final String id;
 
+  private final int walkBudgetMs;
+  /** How many listings fell back from the walk to the scan (for tests and curiosity). */
+  final java.util.concurrent.atomic.AtomicLong scans = new java.util.concurrent.atomic.AtomicLong();
+
   JobsSql(int schemaVersion) {
+    this(schemaVersion, WALK_BUDGET_MS);
+  }
+
+  JobsSql(int schemaVersion, int walkBudgetMs) {
+    this.walkBudgetMs = walkBudgetMs;
     this.modern = schemaVersion >= 4;
     this.pollIndexByQueue = schemaVersion == 4 || schemaVersion == 5;
     this.kwargs = schemaVersion >= 6;
@@ -113,8 +123,9 @@ final class JobsSql {
     String args = preview > 0 ? "left(args::text, " + preview + ")" : "args::text";
     String err = modern ? "last_error_message" : "last_error";
     String error = preview > 0 ? "left(" + err + ", " + preview + ")" : err;
-    return id + ", queue, priority, run_at, job_class, " + args + ", error_count, " + error + ", "
-        + (modern ? "finished_at, expired_at" : "NULL::timestamptz, NULL::timestamptz") + ", " + id + " = ANY(?)";
+    return id + ", queue, priority, run_at, job_class, " + args + " AS args_text, error_count, " + error + " AS error_text, "
+        + (modern ? "finished_at, expired_at" : "NULL::timestamptz AS finished_at, NULL::timestamptz AS expired_at")
+        + ", " + id + " = ANY(?) AS running";
   }
 
   private String where(Filter f, List<Object> params) {
@@ -183,6 +194,19 @@ final class JobsSql {
   /** A page of at most {@code limit} rows after {@code after}, plus whether there are more. */
   record Page(List<Row> rows, boolean more) {}
 
+  /** How long the index walk of a filter no index serves may take before the scan replaces it. */
+  static final int WALK_BUDGET_MS = 120;
+
+  /**
+   * Whether the filter has a predicate no index serves (class, error text, an args substring, the
+   * failing state): the walk in key order then reads rows until a page is full, which is most of
+   * the table when the matches are rare or come late in that order.
+   */
+  private boolean unindexed(Filter f) {
+    return !f.jobClass().isEmpty() || !f.error().isEmpty() || f.state().equals("failing")
+        || (!f.args().isEmpty() && !(modern && isJsonContainer(f.args())));
+  }
+
   Page list(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds) throws SQLException {
     List<Object> params = new ArrayList<>();
     params.add(LOCKED);
@@ -200,9 +224,37 @@ final class JobsSql {
         params.add(after.id());
       }
     }
-    q.append(key ? " ORDER BY queue, priority, run_at, " + id : " ORDER BY id").append(" LIMIT ?");
+    String order = key ? " ORDER BY queue, priority, run_at, " + id : " ORDER BY id";
     params.add(limit + 1);
-    List<Row> rows = query(c, q.toString(), params, timeoutSeconds);
+    List<Row> rows = null;
+    if (unindexed(f)) {
+      // First the walk in key order, which stops after a page when matches are common; past a
+      // short budget, one scan of the table that sorts only the matches (OFFSET 0 keeps the
+      // planner from turning it back into the walk).
+      boolean auto = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try {
+        try (Statement st = c.createStatement()) {
+          st.execute("SET LOCAL statement_timeout = " + walkBudgetMs);
+        }
+        rows = query(c, q + order + " LIMIT ?", params, timeoutSeconds);
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        if (!"57014".equals(e.getSQLState())) {
+          throw e;
+        }
+      } finally {
+        c.setAutoCommit(auto);
+      }
+      if (rows == null) {
+        scans.incrementAndGet();
+        String scan = "SELECT * FROM (" + q + " OFFSET 0) s" + order.replace("ORDER BY ", "ORDER BY s.").replace(", ", ", s.");
+        rows = query(c, scan + " LIMIT ?", params, timeoutSeconds);
+      }
+    } else {
+      rows = query(c, q + order + " LIMIT ?", params, timeoutSeconds);
+    }
     boolean more = rows.size() > limit;
     return new Page(more ? rows.subList(0, limit) : rows, more);
   }
