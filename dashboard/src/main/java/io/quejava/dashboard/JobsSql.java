@@ -195,15 +195,15 @@ final class JobsSql {
   record Page(List<Row> rows, boolean more) {}
 
   /** How long the index walk of a filter no index serves may take before the scan replaces it. */
-  static final int WALK_BUDGET_MS = 120;
+  static final int WALK_BUDGET_MS = 50;
 
   /**
    * Whether the filter has a predicate no index serves (class, error text, an args substring, the
-   * failing state): the walk in key order then reads rows until a page is full, which is most of
-   * the table when the matches are rare or come late in that order.
+   * failing state; on 6 and 7, whose lists walk id, a queue): the walk then reads rows until a page
+   * is full, which is most of the table when the matches are rare or come late in that order.
    */
   private boolean unindexed(Filter f) {
-    return !f.jobClass().isEmpty() || !f.error().isEmpty() || f.state().equals("failing")
+    return !f.jobClass().isEmpty() || (modern && !keyOrder(f) && !f.queue().isEmpty()) || !f.error().isEmpty() || f.state().equals("failing")
         || (!f.args().isEmpty() && !(modern && isJsonContainer(f.args())));
   }
 
