@@ -64,8 +64,11 @@ public final class Dashboard {
     this.insecure = b.insecure;
     this.clock = b.clock;
     this.throughput = new Throughput(b.clock);
-    byte[] secret = new byte[32];
-    new SecureRandom().nextBytes(secret);
+    byte[] secret = b.csrfSecret;
+    if (secret == null) {
+      secret = new byte[32];
+      new SecureRandom().nextBytes(secret);
+    }
     this.pages = new Pages(this, new Csrf(secret));
   }
 
@@ -143,6 +146,7 @@ public final class Dashboard {
     private Duration queryTimeout = Duration.ofSeconds(5);
     private boolean insecure;
     private Clock clock = Clock.systemUTC();
+    private byte[] csrfSecret;
 
     private Builder(Client client) {
       this.client = client;
@@ -226,6 +230,21 @@ public final class Dashboard {
     /** The clock of the throughput chart's minutes. Default: the system clock, UTC. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * The key of the CSRF tokens (HMAC-SHA256), at least 32 bytes. Default: 32 random bytes drawn
+     * when the dashboard is built, so a page's forms stop working when the process restarts (the
+     * user reloads). Set the same secret on every instance when several serve one dashboard
+     * behind a load balancer without sticky sessions, and keep it as secret as a password.
+     */
+    public Builder csrfSecret(byte[] secret) {
+      Objects.requireNonNull(secret, "secret");
+      if (secret.length < 32) {
+        throw new IllegalArgumentException("csrfSecret: at least 32 bytes, got " + secret.length);
+      }
+      this.csrfSecret = secret.clone();
       return this;
     }
 

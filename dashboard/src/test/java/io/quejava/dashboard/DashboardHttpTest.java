@@ -124,6 +124,21 @@ class DashboardHttpTest extends DashboardTestBase {
   }
 
   @Test
+  void instancesSharingACsrfSecretAcceptEachOthersTokens() throws Exception {
+    long id = client.enqueue(NewJob.of("Later").runAt(Instant.now().plusSeconds(3600))).id();
+    byte[] secret = new byte[32];
+    java.util.Arrays.fill(secret, (byte) 7);
+    Dashboard one = Dashboard.builder(client).csrfSecret(secret).build();
+    Dashboard two = Dashboard.builder(client).csrfSecret(secret).build();
+    Dashboard other = Dashboard.builder(client).build();
+    DashboardResponse page = one.handle(get("/jobs/" + id));
+    String form = "_csrf=" + token(page);
+    assertEquals(403, other.handle(post("/jobs/" + id + "/retry", cookie(page), form)).status());
+    assertEquals(200, two.handle(post("/jobs/" + id + "/retry", cookie(page), form)).status());
+    assertThrows(IllegalArgumentException.class, () -> Dashboard.builder(client).csrfSecret(new byte[16]));
+  }
+
+  @Test
   void everyTextFromTheTableIsEscapedAndHeadersAreStrict() throws Exception {
     String probe = "<script>alert(1)</script>";
     long id = client.enqueue(NewJob.of(probe, "<img src=x onerror=alert(2)>").queue("q\"><b>x</b>")).id();
