@@ -83,7 +83,7 @@ final class DashboardCommand extends Cli {
     CountDownLatch stop = new CountDownLatch(1);
     onSignal("TERM", stop);
     onSignal("INT", stop);
-    app().err.println("que dashboard: serving " + server.url(dashboard) + "/ (schema " + client.schemaVersion()
+    app().err.println("que dashboard: serving " + server.url() + "/ (schema " + client.schemaVersion()
         + (readOnly ? ", read-only" : "") + (user != null ? ", basic auth" : "") + "); Ctrl-C stops it");
     try {
       stop.await();

@@ -25,10 +25,12 @@ public final class DashboardServer implements AutoCloseable {
 
   private final HttpServer server;
   private final ThreadPoolExecutor executor;
+  private final String basePath;
 
-  private DashboardServer(HttpServer server, ThreadPoolExecutor executor) {
+  private DashboardServer(HttpServer server, ThreadPoolExecutor executor, String basePath) {
     this.server = server;
     this.executor = executor;
+    this.basePath = basePath;
   }
 
   static DashboardServer start(Dashboard dashboard, InetSocketAddress address) throws IOException {
@@ -43,7 +45,7 @@ public final class DashboardServer implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/", exchange -> serve(dashboard, exchange));
     server.start();
-    return new DashboardServer(server, executor);
+    return new DashboardServer(server, executor, dashboard.basePath());
   }
 
   private static void serve(Dashboard dashboard, HttpExchange exchange) throws IOException {
@@ -78,14 +80,14 @@ public final class DashboardServer implements AutoCloseable {
     return server.getAddress();
   }
 
-  /** {@code http://host:port} of {@link #address()}, plus the dashboard's base path. */
-  public String url(Dashboard dashboard) {
+  /** {@code http://host:port} of {@link #address()}, plus the dashboard's base path (no trailing slash). */
+  public String url() {
     InetSocketAddress a = address();
     String host = a.getAddress().getHostAddress();
     if (host.contains(":")) {
       host = "[" + host + "]";
     }
-    return "http://" + host + ":" + a.getPort() + dashboard.basePath();
+    return "http://" + host + ":" + a.getPort() + basePath;
   }
 
   /** Stops accepting requests, lets running ones end (at most one second), and stops the threads. */

@@ -79,7 +79,7 @@ class DashboardBrowserTest extends DashboardTestBase {
     browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
     dashboard = Dashboard.builder(client).refreshSeconds(0).build();
     server = dashboard.start(0);
-    base = server.url(dashboard);
+    base = server.url();
   }
 
   @AfterAll

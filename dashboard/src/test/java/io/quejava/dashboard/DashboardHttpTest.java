@@ -34,7 +34,7 @@ class DashboardHttpTest extends DashboardTestBase {
     Dashboard dashboard = Dashboard.builder(client).build();
     try (DashboardServer server = dashboard.start(0)) {
       assertTrue(server.address().getAddress().isLoopbackAddress(), server.address().toString());
-      HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(server.url(dashboard) + "/")));
+      HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(server.url() + "/")));
       assertEquals(200, r.statusCode(), r.body());
       assertTrue(r.body().contains("<h1>Overview</h1>"), r.body());
     }
@@ -56,18 +56,18 @@ class DashboardHttpTest extends DashboardTestBase {
   void basicAuthAsksForCredentialsAndChecksThem() throws Exception {
     Dashboard dashboard = Dashboard.builder(client).basicAuth("ops", "s3cret").basePath("/que").build();
     try (DashboardServer server = dashboard.start(0)) {
-      URI overview = URI.create(server.url(dashboard) + "/");
+      URI overview = URI.create(server.url() + "/");
       HttpResponse<String> none = send(HttpRequest.newBuilder(overview));
       assertEquals(401, none.statusCode());
       assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Basic "), none.headers().toString());
       HttpResponse<String> wrong = send(HttpRequest.newBuilder(overview).header("Authorization", basic("ops", "nope")));
       assertEquals(401, wrong.statusCode());
-      HttpResponse<String> asset = send(HttpRequest.newBuilder(URI.create(server.url(dashboard) + "/assets/dashboard.css")));
+      HttpResponse<String> asset = send(HttpRequest.newBuilder(URI.create(server.url() + "/assets/dashboard.css")));
       assertEquals(401, asset.statusCode(), "assets are behind authentication too");
       HttpResponse<String> right = send(HttpRequest.newBuilder(overview).header("Authorization", basic("ops", "s3cret")));
       assertEquals(200, right.statusCode(), right.body());
       assertTrue(right.body().contains("href=\"/que/jobs\""), "links carry the base path");
-      HttpResponse<String> outside = send(HttpRequest.newBuilder(URI.create(server.url(dashboard).replace("/que", "/other")))
+      HttpResponse<String> outside = send(HttpRequest.newBuilder(URI.create(server.url().replace("/que", "/other")))
           .header("Authorization", basic("ops", "s3cret")));
       assertEquals(404, outside.statusCode());
     }

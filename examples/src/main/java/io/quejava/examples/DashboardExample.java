@@ -47,7 +47,7 @@ public final class DashboardExample {
     // 1. Standalone: the dashboard's own server (what `que dashboard` runs), here on a free port.
     boolean listed;
     try (DashboardServer server = dashboard.start(0)) {
-      String url = server.url(dashboard);
+      String url = server.url();
       out.println("serving " + url.replaceFirst(":\\d+", ":<port>") + "/");
       HttpClient http = HttpClient.newHttpClient();
       HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(URI.create(url + "/")).build(),
