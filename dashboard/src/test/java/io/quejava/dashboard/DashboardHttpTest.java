@@ -213,6 +213,29 @@ class DashboardHttpTest extends DashboardTestBase {
   }
 
   @Test
+  void aHungJobIsFlaggedAndItsHolderNamed() throws Exception {
+    io.quejava.ext.heartbeat.Heartbeats.install(ds);
+    long id = client.enqueue(NewJob.of("Reports::Monthly", 2026).queue("reports")).id();
+    Dashboard dashboard = Dashboard.builder(client).build();
+    try (java.sql.Connection worker = ds.getConnection(); java.sql.Statement st = worker.createStatement()) {
+      st.execute("SELECT pg_advisory_lock(" + id + ")");
+      // A que-java worker on host build-7 whose heartbeat stopped a minute ago (beats every second).
+      st.execute("INSERT INTO que_heartbeats (job_id, backend_pid, queue, job_class, worker_name, host, os_pid, started_at,"
+          + " last_beat, beat_interval) VALUES (" + id + ", pg_backend_pid(), 'reports', 'Reports::Monthly', 'que-worker-3',"
+          + " 'build-7', 4242, now() - interval '2 minutes', now() - interval '1 minute', interval '1 second')");
+      DashboardResponse inflight = dashboard.handle(get("/inflight"));
+      assertEquals(200, inflight.status());
+      String body = inflight.bodyText();
+      assertTrue(body.contains("HUNG") && body.contains("heartbeat stale since"), body);
+      assertTrue(body.contains("build-7") && body.contains("que-worker-3"), body);
+      String job = dashboard.handle(get("/jobs/" + id)).bodyText();
+      assertTrue(job.contains("language java") && job.contains("host build-7") && job.contains("OS pid 4242"), job);
+    } finally {
+      sql.exec("DELETE FROM que_heartbeats");
+    }
+  }
+
+  @Test
   void badInputIsA400WithAReason() {
     Dashboard dashboard = Dashboard.builder(client).build();
     DashboardResponse r = dashboard.handle(get("/jobs?state=bogus"));
