@@ -37,13 +37,13 @@ import java.util.stream.Collectors;
  * See bench/README.md for what each scenario measures and how.
  */
 public final class Bench {
-  static final List<String> SCENARIOS = List.of("enqueue", "work", "latency", "backlog", "idle", "stats", "metrics");
+  static final List<String> SCENARIOS = List.of("enqueue", "work", "latency", "backlog", "idle", "stats", "metrics", "dashboard");
 
   static final String USAGE = """
       usage: mvn -q test-compile exec:java@bench [-Dexec.args="OPTIONS"]
         --quick                 smoke run at a small scale (~2 min)
         --only LIST             scenarios to run, comma-separated: enqueue,work,latency,backlog,idle,stats,
-                                metrics
+                                metrics,dashboard
         --url URL               use this server (postgres://user:pw@host:port/db) instead of a
                                 throwaway cluster; also QUE_BENCH_DATABASE_URL. A database is
                                 created in it for the run and dropped afterwards
@@ -221,6 +221,7 @@ public final class Bench {
             case "backlog" -> BacklogBench.run(ctx);
             case "stats" -> StatsBench.run(ctx);
             case "metrics" -> MetricsBench.run(ctx);
+            case "dashboard" -> DashboardBench.run(ctx);
             default -> IdleBench.run(ctx);
           }
         } catch (Exception | AssertionError e) {

@@ -25,7 +25,7 @@ import picocli.CommandLine.Model.OptionSpec;
     description = "Operate a Que job queue (que_jobs, schema 3 to 7) from the command line.",
     subcommands = {MigrateCommand.class, SchemaCommand.class, StatusCommand.class, JobsCommand.class,
         EnqueueCommand.class, DeadCommand.class, SchedulesCommand.class, InflightCommand.class,
-        WorkCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+        WorkCommand.class, DashboardCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
     footerHeading = "%nEnvironment:%n",
     footer = {
         "  Every flag can come from a variable QUE_<FLAG> (--database-url: QUE_DATABASE_URL, --json: QUE_JSON).",

@@ -105,6 +105,15 @@ class ExampleTest {
         + "JobTimeoutException: job 2 \\(Reports::Export\\) timed out after 1 s \\(the timeout for class Reports::Export\\).*"), out);
   }
 
+  @Test
+  void theDashboardServesAndMountsBehindBasicAuth() throws Exception {
+    String out = run(DashboardExample::run);
+    assertTrue(out.contains("GET /que/ without credentials: 401"), out);
+    assertTrue(out.contains("GET /que/jobs?queue=examples-dashboard as ops: 200, jobs listed: 2"), out);
+    assertTrue(out.contains("handle(GET /que/): 200 text/html; charset=utf-8, CSP: default-src 'none'"), out);
+    assertTrue(out.contains("overview shows examples-dashboard: true"), out);
+  }
+
   /** Runs an example on a fresh schema; fails the test when the example reports failure. */
   private static String run(Examples.Example example) throws Exception {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
