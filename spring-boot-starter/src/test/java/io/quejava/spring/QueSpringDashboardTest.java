@@ -130,7 +130,7 @@ class QueSpringDashboardTest {
 
   @Test
   void aFormPostArrivesIntact() throws Exception {
-    bulkDeleteThroughTheForm(new DashboardHttp(port), client, jdbc, "café-q");
+    bulkDeleteThroughTheForm(new DashboardHttp(port), "/que", client, jdbc, "café-q");
   }
 
   /**
@@ -138,25 +138,27 @@ class QueSpringDashboardTest {
    * name needs percent-encoding, with a query string on the POST naming another queue: it must take
    * the body's queue, decoded right, and delete those jobs only.
    */
-  static void bulkDeleteThroughTheForm(DashboardHttp http, Client client, JdbcTemplate jdbc, String queue)
-      throws Exception {
+  static void bulkDeleteThroughTheForm(DashboardHttp http, String base, Client client, JdbcTemplate jdbc,
+      String queue) throws Exception {
     String other = queue + "-other";
     String encoded = java.net.URLEncoder.encode(queue, java.nio.charset.StandardCharsets.UTF_8);
     client.enqueue(NewJob.of("Dash::Bulk", 1).queue(queue));
     client.enqueue(NewJob.of("Dash::Bulk", 2).queue(queue));
     Job kept = client.enqueue(NewJob.of("Dash::Bulk", 3).queue(other));
-    HttpResponse<String> page = http.get("/que/jobs?queue=" + encoded);
+    HttpResponse<String> page = http.get(base + "/jobs?queue=" + encoded);
+    assertEquals(200, page.statusCode(), page.body());
+    assertTrue(page.body().contains("action=\"" + base + "/jobs/bulk\""), "forms post to " + base);
     String cookie = DashboardHttp.sessionCookie(page);
     String token = DashboardHttp.csrfToken(page);
 
-    HttpResponse<String> confirm = http.post("/que/jobs/bulk?queue=" + encoded + "-other", cookie,
+    HttpResponse<String> confirm = http.post(base + "/jobs/bulk?queue=" + encoded + "-other", cookie,
         "_csrf=" + token + "&action=delete&queue=" + encoded);
     assertEquals(200, confirm.statusCode(), confirm.body());
     // As the page escapes it (JMustache: & and = among others).
     String shown = queue.replace("&", "&amp;").replace("=", "&#x3D;");
     assertTrue(confirm.body().contains("2 job(s) match queue “" + shown + "”"), confirm.body());
 
-    HttpResponse<String> done = http.post("/que/jobs/bulk", cookie,
+    HttpResponse<String> done = http.post(base + "/jobs/bulk", cookie,
         "_csrf=" + token + "&action=delete&confirm=yes&queue=" + encoded);
     assertEquals(200, done.statusCode(), done.body());
     assertEquals(0, jdbc.queryForObject("SELECT count(*) FROM que_jobs WHERE queue = ?", Integer.class, queue));
