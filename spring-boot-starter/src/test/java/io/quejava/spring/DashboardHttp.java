@@ -37,6 +37,10 @@ final class DashboardHttp {
     return send(request(path).GET().build());
   }
 
+  HttpResponse<String> head(String path) throws Exception {
+    return send(request(path).method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+  }
+
   HttpResponse<String> post(String path, String cookie, String form) throws Exception {
     HttpRequest.Builder b = request(path)
         .header("Content-Type", "application/x-www-form-urlencoded")

@@ -94,6 +94,11 @@ class QueSpringDashboardTest {
     assertEquals(200, new DashboardHttp(port).get("/que/").statusCode());
     assertEquals(200, new DashboardHttp(port).get("/que/assets/dashboard.css").statusCode());
     assertEquals(404, new DashboardHttp(port).get("/que/no-such-page").statusCode());
+    HttpResponse<String> head = new DashboardHttp(port).head("/que");
+    assertEquals(200, head.statusCode());
+    assertEquals("", head.body(), "HEAD has no body");
+    HttpResponse<String> tooLarge = new DashboardHttp(port).post("/que/jobs/bulk", null, "a=" + "x".repeat(2 << 20));
+    assertEquals(413, tooLarge.statusCode(), "a body over 1 MiB is refused");
     // The application's own routes are untouched.
     HttpResponse<String> hello = new DashboardHttp(port).get("/hello");
     assertEquals(200, hello.statusCode());
