@@ -28,6 +28,8 @@ public class QueProperties {
 
   private final Metrics metrics = new Metrics();
 
+  private final Dashboard dashboard = new Dashboard();
+
   public boolean isEnabled() {
     return enabled;
   }
@@ -58,6 +60,116 @@ public class QueProperties {
 
   public Metrics getMetrics() {
     return metrics;
+  }
+
+  public Dashboard getDashboard() {
+    return dashboard;
+  }
+
+  /**
+   * The web dashboard mounted into a servlet web application, when que-java-dashboard and Spring
+   * MVC are on the class path. Off unless enabled: its pages retry and delete jobs.
+   */
+  public static class Dashboard {
+    /**
+     * Whether to mount the dashboard under que.dashboard.path. Needs an Authenticator bean,
+     * que.dashboard.basic-auth.* or que.dashboard.insecure=true.
+     */
+    private boolean enabled = false;
+
+    /** The path the dashboard answers under, within the application (e.g. /que or /admin/que). */
+    private String path = "/que";
+
+    /** Refuse every change (retry, delete, replay, schedule switches) and show no buttons for them. */
+    private boolean readOnly = false;
+
+    /**
+     * Serve the dashboard with no authentication of its own: only when something in front of it
+     * (a reverse proxy, the application's Spring Security filter chain) authenticates its path.
+     */
+    private boolean insecure = false;
+
+    /** Seconds between automatic reloads of the overview and in-flight pages, 0 for none. */
+    private int refreshSeconds = 5;
+
+    private final BasicAuth basicAuth = new BasicAuth();
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public String getPath() {
+      return path;
+    }
+
+    public void setPath(String path) {
+      if (path == null || path.length() < 2 || !path.startsWith("/") || path.endsWith("/") || path.contains("//")
+          || !path.matches("[A-Za-z0-9/_.\\-]+")) {
+        throw new IllegalArgumentException("que.dashboard.path must look like /que (start with '/', not end with"
+            + " '/', not be '/' alone, only letters, digits and / - _ .), got '" + path + "'");
+      }
+      this.path = path;
+    }
+
+    public boolean isReadOnly() {
+      return readOnly;
+    }
+
+    public void setReadOnly(boolean readOnly) {
+      this.readOnly = readOnly;
+    }
+
+    public boolean isInsecure() {
+      return insecure;
+    }
+
+    public void setInsecure(boolean insecure) {
+      this.insecure = insecure;
+    }
+
+    public int getRefreshSeconds() {
+      return refreshSeconds;
+    }
+
+    public void setRefreshSeconds(int refreshSeconds) {
+      if (refreshSeconds < 0 || refreshSeconds > 3600) {
+        throw new IllegalArgumentException("que.dashboard.refresh-seconds must be 0 to 3600, got " + refreshSeconds);
+      }
+      this.refreshSeconds = refreshSeconds;
+    }
+
+    public BasicAuth getBasicAuth() {
+      return basicAuth;
+    }
+  }
+
+  /** HTTP Basic authentication of the dashboard with one user; set both or neither. */
+  public static class BasicAuth {
+    /** The user name (no ':'). */
+    private String username;
+
+    /** The password. Basic sends it in clear: serve the application over TLS. */
+    private String password;
+
+    public String getUsername() {
+      return username;
+    }
+
+    public void setUsername(String username) {
+      this.username = username;
+    }
+
+    public String getPassword() {
+      return password;
+    }
+
+    public void setPassword(String password) {
+      this.password = password;
+    }
   }
 
   /** Micrometer meters, when micrometer-core is on the class path and a MeterRegistry bean exists. */

@@ -20,7 +20,8 @@ class QueSpringMetadataTest {
   @Test
   void autoConfigurationIsRegistered() throws Exception {
     String imports = resource("META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports");
-    for (Class<?> c : List.of(QueAutoConfiguration.class, QueMetricsAutoConfiguration.class, QueHealthAutoConfiguration.class)) {
+    for (Class<?> c : List.of(QueAutoConfiguration.class, QueMetricsAutoConfiguration.class, QueHealthAutoConfiguration.class,
+        QueDashboardAutoConfiguration.class)) {
       assertTrue(imports.lines().anyMatch(l -> l.trim().equals(c.getName())), c.getName());
     }
   }
@@ -33,7 +34,9 @@ class QueSpringMetadataTest {
         "que.migrate-extensions", "que.worker.extensions.notify", "que.worker.extensions.heartbeats",
         "que.worker.extensions.heartbeat-interval", "que.worker.extensions.timeout",
         "que.worker.extensions.dead-letter-max-attempts", "que.worker.extensions.schedules",
-        "que.metrics.enabled", "que.metrics.queues", "que.metrics.queues-interval", "management.health.que.enabled")) {
+        "que.metrics.enabled", "que.metrics.queues", "que.metrics.queues-interval", "management.health.que.enabled",
+        "que.dashboard.enabled", "que.dashboard.path", "que.dashboard.read-only", "que.dashboard.insecure",
+        "que.dashboard.refresh-seconds", "que.dashboard.basic-auth.username", "que.dashboard.basic-auth.password")) {
       assertTrue(json.contains("\"name\": \"" + p + "\""), p);
     }
   }

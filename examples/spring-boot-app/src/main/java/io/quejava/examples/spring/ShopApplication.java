@@ -2,6 +2,8 @@ package io.quejava.examples.spring;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.URI;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import org.springframework.boot.SpringApplication;
@@ -15,7 +17,9 @@ import org.springframework.context.ConfigurableApplicationContext;
  *
  * <p>The database is {@code DATABASE_URL} ({@code postgres://user:password@host:port/db}) when it is
  * set, else an embedded PostgreSQL started for the run and stopped with it. que_jobs is created at
- * start-up ({@code que.migrate=true}), the orders table by {@code schema.sql}.
+ * start-up ({@code que.migrate=true}), the orders table by {@code schema.sql}. The que-java
+ * dashboard is at {@code /que} for the user {@code ops}, password {@code QUE_DASHBOARD_PASSWORD} or
+ * one drawn at start and printed.
  */
 @SpringBootApplication
 public class ShopApplication {
@@ -23,17 +27,19 @@ public class ShopApplication {
     SpringApplication app = new SpringApplication(ShopApplication.class);
     String url = System.getenv("DATABASE_URL");
     EmbeddedPostgres embedded = null;
+    Map<String, Object> defaults = new HashMap<>();
     if (url != null && !url.isBlank()) {
       System.out.println("Using DATABASE_URL");
-      app.setDefaultProperties(dataSourceProperties(url));
+      defaults.putAll(dataSourceProperties(url));
     } else {
       System.out.println("No DATABASE_URL: starting an embedded PostgreSQL");
       // Its own shutdown hook would race ours and could stop the database under running jobs.
       embedded = EmbeddedPostgres.builder().setRegisterShutdownHook(false).start();
-      app.setDefaultProperties(Map.of(
-          "spring.datasource.url", embedded.getJdbcUrl("postgres", "postgres"),
-          "spring.datasource.username", "postgres"));
+      defaults.put("spring.datasource.url", embedded.getJdbcUrl("postgres", "postgres"));
+      defaults.put("spring.datasource.username", "postgres");
     }
+    defaults.put("que.dashboard.basic-auth.password", dashboardPassword());
+    app.setDefaultProperties(defaults);
     // Our own hook, so that the database stops only after the context (and its worker pool) has.
     app.setRegisterShutdownHook(false);
     ConfigurableApplicationContext context;
@@ -56,6 +62,20 @@ public class ShopApplication {
         }
       }
     }, "shop-shutdown"));
+  }
+
+  /** QUE_DASHBOARD_PASSWORD, or a random password printed for this run. */
+  static String dashboardPassword() {
+    String given = System.getenv("QUE_DASHBOARD_PASSWORD");
+    if (given != null && !given.isBlank()) {
+      System.out.println("Dashboard: /que, user ops, password from QUE_DASHBOARD_PASSWORD");
+      return given;
+    }
+    byte[] random = new byte[15];
+    new SecureRandom().nextBytes(random);
+    String password = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    System.out.println("Dashboard: /que, user ops, password " + password + " (set QUE_DASHBOARD_PASSWORD to choose it)");
+    return password;
   }
 
   /** spring.datasource.* from a libpq-style URL, or a jdbc:postgresql: one as it is. */

@@ -22,7 +22,10 @@ import org.springframework.test.context.DynamicPropertySource;
  * confirmation job together and the application's own worker confirms the order; a POST that fails
  * after the enqueue leaves neither the order nor the job.
  */
-@SpringBootTest(classes = ShopApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(
+    classes = ShopApplication.class,
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = "que.dashboard.basic-auth.password=shop-test-password")
 class ShopApplicationTest {
   static final ObjectMapper JSON = new ObjectMapper();
 
@@ -69,5 +72,16 @@ class ShopApplicationTest {
     HttpResponse<String> bad = ShopHttp.post(port, "/orders", "{\"email\":\"\",\"amountCents\":5}");
     assertEquals(400, bad.statusCode());
     assertTrue(bad.body().contains("email must be given"), bad.body());
+  }
+
+  @Test
+  void theDashboardIsAtQueForOps() throws Exception {
+    assertEquals(401, ShopHttp.get(port, "/que").statusCode(), "no credentials, no dashboard");
+    HttpResponse<String> placed = ShopHttp.post(port, "/orders", "{\"email\":\"dash@example.com\",\"amountCents\":700}");
+    assertEquals(201, placed.statusCode(), placed.body());
+    HttpResponse<String> overview = ShopHttp.get(port, "/que", "ops", "shop-test-password");
+    assertEquals(200, overview.statusCode(), overview.body());
+    assertTrue(overview.body().contains("href=\"/que/jobs"), overview.body());
+    assertEquals(401, ShopHttp.get(port, "/que", "ops", "wrong").statusCode());
   }
 }

@@ -37,7 +37,8 @@ import org.springframework.test.context.DynamicPropertySource;
 @SpringBootTest(
     classes = ShopApplication.class,
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {"que.worker.enabled=false", "shop.confirmation-job-class=CompatRecord"})
+    properties = {"que.worker.enabled=false", "shop.confirmation-job-class=CompatRecord",
+        "que.dashboard.basic-auth.password=shop-test-password"})
 class ShopGoPeerTest {
   static final Duration PEER = Duration.ofMinutes(5); // the first run may build the peer
   static final ObjectMapper JSON = new ObjectMapper();

@@ -26,4 +26,13 @@ final class ShopHttp {
         .timeout(Duration.ofSeconds(20)).GET().build();
     return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
   }
+
+  /** A GET with HTTP Basic credentials. */
+  static HttpResponse<String> get(int port, String path, String user, String password) throws Exception {
+    String credentials = java.util.Base64.getEncoder()
+        .encodeToString((user + ":" + password).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(20)).header("Authorization", "Basic " + credentials).GET().build();
+    return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+  }
 }
