@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quejava.Client;
+import io.quejava.Job;
 import io.quejava.NewJob;
 import io.quejava.PgTest;
 import io.quejava.QueException;
@@ -323,6 +324,25 @@ class NotifyWakeupsTest extends PgTest {
       assertNull(NotifyWakeups.Message.parse(payloads.get(0)).queue());
     }
     assertEquals(2, jobCount());
+  }
+
+  /** A batch large enough for enqueueAll's COPY is announced job by job, with the ids returned. */
+  @Test
+  void everyJobOfACopiedBatchIsAnnounced() throws Exception {
+    try (Connection c = ds.getConnection(); Connection idlePool = askingFor("copied")) {
+      PGConnection pg = c.unwrap(PGConnection.class);
+      try (Statement st = c.createStatement()) {
+        st.execute("LISTEN que_java_jobs");
+      }
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        batch.add(NewJob.of("Copied", i).queue("copied"));
+      }
+      List<Job> jobs = client.enqueueAll(batch);
+      List<String> payloads = drainUntil(pg, jobs.get(99).id());
+      assertEquals(jobs.stream().map(Job::id).sorted().toList(), idsOf(payloads).stream().sorted().toList());
+      assertTrue(payloads.stream().allMatch(p -> p.contains("\"queue\" : \"copied\"")), payloads.toString());
+    }
   }
 
   @Test
