@@ -194,6 +194,34 @@ class EnqueueTest extends PgTest {
     }
   }
 
+  /**
+   * When the ids drawn for a COPY are not one unbroken run (here: a sequence that steps by 3, as
+   * when other sessions draw from it at the same time), every id is read back and each job still
+   * gets its own.
+   */
+  @Test
+  void enqueueAllByCopyWithIdsThatAreNotOneRun() throws SQLException {
+    String seq = "pg_get_serial_sequence('que_jobs', '" + idColumn() + "')";
+    String name = (String) one("SELECT " + seq);
+    exec("ALTER SEQUENCE " + name + " INCREMENT BY 3");
+    try {
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        batch.add(NewJob.of("Stepped" + i));
+      }
+      List<Job> jobs = client.enqueueAll(batch);
+      for (int i = 0; i < 100; i++) {
+        assertEquals("Stepped" + i, one("SELECT job_class FROM que_jobs WHERE " + idColumn() + " = ?", jobs.get(i).id()));
+        if (i > 0) {
+          assertEquals(jobs.get(i - 1).id() + 3, jobs.get(i).id());
+        }
+      }
+      assertEquals(100, jobCount());
+    } finally {
+      exec("ALTER SEQUENCE " + name + " INCREMENT BY 1");
+    }
+  }
+
   /** Values COPY's text format must escape, and any Unicode, come back as they were sent. */
   @Test
   void enqueueAllByCopyStoresHostileStringsExactly() throws SQLException {

@@ -115,12 +115,18 @@ final class Inserts {
 
   /**
    * The ids of {@code $1} new jobs drawn from the table's sequence (found through the search_path,
-   * as the INSERTs find the table), one per input position in order, and the transaction's now(),
-   * which is the run_at every job without one gets.
+   * as the INSERTs find the table), one per input position, and the transaction's now(), which is
+   * the run_at every job without one gets. A sequence hands out increasing values, so the ids in
+   * increasing order are the ids in input order; when they are one unbroken run (no other session
+   * drew from the sequence meanwhile) only its first and last are sent back, else all of them.
    */
   private static final String RESERVE =
-      "SELECT now(), array(SELECT nextval((SELECT pg_get_serial_sequence('que_jobs', %s)::regclass))"
-          + " FROM generate_series(1, ?))";
+      "WITH r AS MATERIALIZED (\n"
+          + "  SELECT nextval((SELECT pg_get_serial_sequence('que_jobs', %s)::regclass)) AS id FROM generate_series(1, ?)\n"
+          + ")\n"
+          + "SELECT now(), min(id), max(id), count(*),\n"
+          + "       CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id ORDER BY id) END\n"
+          + "FROM r";
 
   /** "COPY que_jobs, line 12, column args: ..." (the 1-based data line is the job's position). */
   private static final Pattern COPY_LINE = Pattern.compile("COPY que_jobs, line (\\d+)");
@@ -173,15 +179,27 @@ final class Inserts {
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         now = rs.getObject(1, OffsetDateTime.class);
-        Array a = rs.getArray(2);
-        Object[] got = (Object[]) a.getArray();
-        if (got.length != n) {
-          throw new IllegalStateException("the sequence gave " + got.length + " ids for " + n + " jobs");
+        long first = rs.getLong(2);
+        long last = rs.getLong(3);
+        long count = rs.getLong(4);
+        Array a = rs.getArray(5);
+        if (count != n) {
+          throw new IllegalStateException("the sequence gave " + count + " ids for " + n + " jobs");
         }
-        for (int i = 0; i < n; i++) {
-          ids[i] = ((Number) got[i]).longValue();
+        if (a == null) {
+          for (int i = 0; i < n; i++) {
+            ids[i] = first + i;
+          }
+        } else {
+          Object[] got = (Object[]) a.getArray();
+          for (int i = 0; i < n; i++) {
+            ids[i] = ((Number) got[i]).longValue();
+          }
+          a.free();
         }
-        a.free();
+        if (ids[n - 1] != last) {
+          throw new IllegalStateException("the ids reserved do not end at " + last);
+        }
       }
     }
     boolean anyRunAt = false;
