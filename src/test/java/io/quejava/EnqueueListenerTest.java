@@ -64,12 +64,12 @@ class EnqueueListenerTest extends PgTest {
     heard.clear();
     Client c = listened();
     List<NewJob> jobs = new java.util.ArrayList<>();
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       jobs.add(NewJob.of("Copied" + i));
     }
     List<Job> batch = c.enqueueAll(jobs);
     List<String> expected = new java.util.ArrayList<>();
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       expected.add("ok Copied" + i + "@" + defaultQueue() + "#" + batch.get(i).id());
       assertEquals("Copied" + i, one("SELECT job_class FROM que_jobs WHERE " + idColumn() + " = ?", batch.get(i).id()));
     }

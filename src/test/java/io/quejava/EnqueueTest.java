@@ -166,12 +166,12 @@ class EnqueueTest extends PgTest {
   }
 
   /**
-   * Batches from 64 jobs on (Inserts.COPY_MIN_JOBS) are written by COPY, smaller ones by the
+   * Batches from 128 jobs on (Inserts.COPY_MIN_JOBS) are written by COPY, smaller ones by the
    * multi-row INSERT: the same checks on both sides of the threshold.
    */
   @Test
   void enqueueAllOnBothSidesOfTheCopyThresholdTiesEachIdToItsJob() throws SQLException {
-    for (int size : new int[] {63, 64, 200}) {
+    for (int size : new int[] {127, 128, 300}) {
       exec("TRUNCATE que_jobs");
       List<NewJob> batch = new ArrayList<>();
       for (int i = 0; i < size; i++) {
@@ -206,17 +206,17 @@ class EnqueueTest extends PgTest {
     exec("ALTER SEQUENCE " + name + " INCREMENT BY 3");
     try {
       List<NewJob> batch = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < 150; i++) {
         batch.add(NewJob.of("Stepped" + i));
       }
       List<Job> jobs = client.enqueueAll(batch);
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < 150; i++) {
         assertEquals("Stepped" + i, one("SELECT job_class FROM que_jobs WHERE " + idColumn() + " = ?", jobs.get(i).id()));
         if (i > 0) {
           assertEquals(jobs.get(i - 1).id() + 3, jobs.get(i).id());
         }
       }
-      assertEquals(100, jobCount());
+      assertEquals(150, jobCount());
     } finally {
       exec("ALTER SEQUENCE " + name + " INCREMENT BY 1");
     }
@@ -228,7 +228,7 @@ class EnqueueTest extends PgTest {
     String[] hostile = {"tab\there", "new\nline", "cr\rlf\r\n", "back\\slash", "\\.", "\\N", "\\t literal",
         "end\\", "é ü 漢字 🎉 \u200d", "quote\"s and 'single'", "\\\\\\", "\t\t", "", "{\"a\":1}"};
     List<NewJob> batch = new ArrayList<>();
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       String h = hostile[i % hostile.length];
       NewJob j = NewJob.of("Class " + h.replace("\\", "/").strip() + "#" + i, h, Map.of("k" + h, h), i);
       j = j.queue("q" + h);
@@ -264,7 +264,7 @@ class EnqueueTest extends PgTest {
   @Test
   void enqueueAllByCopyIsPartOfTheCallersTransaction() throws SQLException {
     List<NewJob> batch = new ArrayList<>();
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       batch.add(NewJob.of("InTx", i));
     }
     try (Connection c = ds.getConnection()) {
@@ -282,8 +282,8 @@ class EnqueueTest extends PgTest {
       assertEquals(0, jobCount());
       List<Job> kept = client.enqueueAll(c, batch);
       c.commit();
-      assertEquals(100, jobCount());
-      assertEquals(100, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)",
+      assertEquals(150, jobCount());
+      assertEquals(150, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)",
           (Object) kept.stream().map(Job::id).toArray(Long[]::new)));
     }
   }
@@ -294,7 +294,7 @@ class EnqueueTest extends PgTest {
     exec("ALTER TABLE que_jobs ADD CONSTRAINT test_refuse CHECK (job_class <> 'Refused')");
     try {
       List<NewJob> batch = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < 150; i++) {
         batch.add(NewJob.of(i == 70 ? "Refused" : "Fine"));
       }
       QueException e = assertThrows(QueException.class, () -> client.enqueueAll(batch));
@@ -309,7 +309,7 @@ class EnqueueTest extends PgTest {
       }
       assertEquals(0, jobCount());
       // The client's own connections are fine afterwards (none is left in a failed transaction).
-      assertEquals(100, client.enqueueAll(batch.subList(0, 70)).size() + client.enqueueAll(batch.subList(71, 100)).size() + 1);
+      assertEquals(150, client.enqueueAll(batch.subList(0, 70)).size() + client.enqueueAll(batch.subList(71, 150)).size() + 1, "the batch without the refused job, in two calls");
     } finally {
       exec("ALTER TABLE que_jobs DROP CONSTRAINT test_refuse");
     }

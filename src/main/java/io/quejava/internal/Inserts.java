@@ -103,7 +103,7 @@ final class Inserts {
    * multi-row INSERT. COPY costs two more round trips (the ids, then the data; in autocommit also the
    * commit of its own transaction) but writes each row several times faster; see bench/README.md.
    */
-  static final int COPY_MIN_JOBS = 64;
+  static final int COPY_MIN_JOBS = 128;
 
   /** Whether this batch goes by COPY: large enough, and the connection is pgjdbc's (directly or wrapped). */
   static boolean copies(Connection c, List<NewJob> jobs) throws SQLException {

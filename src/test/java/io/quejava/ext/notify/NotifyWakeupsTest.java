@@ -335,11 +335,11 @@ class NotifyWakeupsTest extends PgTest {
         st.execute("LISTEN que_java_jobs");
       }
       List<NewJob> batch = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
+      for (int i = 0; i < 150; i++) {
         batch.add(NewJob.of("Copied", i).queue("copied"));
       }
       List<Job> jobs = client.enqueueAll(batch);
-      List<String> payloads = drainUntil(pg, jobs.get(99).id());
+      List<String> payloads = drainUntil(pg, jobs.get(149).id());
       assertEquals(jobs.stream().map(Job::id).sorted().toList(), idsOf(payloads).stream().sorted().toList());
       assertTrue(payloads.stream().allMatch(p -> p.contains("\"queue\" : \"copied\"")), payloads.toString());
     }

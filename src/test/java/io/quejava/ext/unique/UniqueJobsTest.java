@@ -355,17 +355,17 @@ class UniqueJobsTest extends PgTest {
   void aLargeBatchWithUniqueJobsKeepsTheirRules() throws SQLException {
     Job existing = client.enqueue(NewJob.of("Large", -1).unique(BY_ARGS));
     List<NewJob> batch = new ArrayList<>();
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       batch.add(i % 10 == 0 ? NewJob.of("Large", -1).unique(BY_ARGS) : NewJob.of("Plain", i));
     }
     List<Job> jobs = client.enqueueAll(batch);
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 150; i++) {
       assertEquals(i % 10 == 0, jobs.get(i).isDuplicate(), "jobs[" + i + "]");
       if (i % 10 == 0) {
         assertEquals(existing.id(), jobs.get(i).id());
       }
     }
-    assertEquals(91, jobCount(), "the existing job and the 90 plain ones");
+    assertEquals(136, jobCount(), "the existing job and the 135 plain ones");
   }
 
   @Test
