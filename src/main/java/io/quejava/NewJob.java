@@ -174,6 +174,9 @@ public final class NewJob {
       return this;
     }
     String args = argsJson;
+    if (argsSource instanceof List<?> l && l.isEmpty() && kwargsSource == null) {
+      return new NewJob(jobClass, "[]", null, queue, priority, runAt, kwargsJson, null, tags, unique);
+    }
     if (argsSource instanceof Record r) {
       args = io.quejava.internal.RecordArgs.toArgsJson(mapper, r);
     } else if (argsSource != null) {

@@ -426,6 +426,12 @@ public final class Worker {
       if (stopping) {
         return;
       }
+      // Again, now that this worker shows as idle: a WorkerPool.wakeOne() that scanned the workers
+      // between the check above and `idle = true` found none idle and left the flag, and nobody
+      // else may come to take it. Either it sees this worker idle, or this check sees its flag.
+      if (!failed && sib != null && sib.takePendingWake()) {
+        return;
+      }
       if (timed) {
         wakeSignal.tryAcquire(config.wakeInterval().toNanos(), TimeUnit.NANOSECONDS);
       } else {

@@ -184,6 +184,14 @@ public final class WorkerPool {
     // Nobody idle: a worker may be mid-walk and miss the new job. The next worker about to sleep
     // looks once more instead.
     pendingWake.set(true);
+    // One that turned idle after the scan above either takes the flag itself (it checks once it
+    // shows as idle) or is seen idle here; whoever clears the flag first acts, so it wakes once.
+    for (Worker w : workers) {
+      if (w.isIdle() && pendingWake.compareAndSet(true, false)) {
+        w.wake();
+        return;
+      }
+    }
   }
 
   private final java.util.concurrent.atomic.AtomicBoolean pendingWake = new java.util.concurrent.atomic.AtomicBoolean();

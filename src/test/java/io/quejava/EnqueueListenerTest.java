@@ -57,4 +57,22 @@ class EnqueueListenerTest extends PgTest {
         "failed E@q QueException"), heard);
     assertEquals(3, jobCount(), "the broken listener stopped nothing");
   }
+
+  /** A batch large enough to be written by COPY is heard job by job too, with the ids stored. */
+  @Test
+  void aCopiedBatchIsHeardOncePerJobWithItsId() throws SQLException {
+    heard.clear();
+    Client c = listened();
+    List<NewJob> jobs = new java.util.ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      jobs.add(NewJob.of("Copied" + i));
+    }
+    List<Job> batch = c.enqueueAll(jobs);
+    List<String> expected = new java.util.ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      expected.add("ok Copied" + i + "@" + defaultQueue() + "#" + batch.get(i).id());
+      assertEquals("Copied" + i, one("SELECT job_class FROM que_jobs WHERE " + idColumn() + " = ?", batch.get(i).id()));
+    }
+    assertEquals(expected, heard);
+  }
 }

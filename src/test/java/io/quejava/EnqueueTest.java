@@ -165,6 +165,182 @@ class EnqueueTest extends PgTest {
     assertEquals(List.of(), client.enqueueAll(List.of()));
   }
 
+  /**
+   * Batches from 128 jobs on (Inserts.COPY_MIN_JOBS) are written by COPY, smaller ones by the
+   * multi-row INSERT: the same checks on both sides of the threshold.
+   */
+  @Test
+  void enqueueAllOnBothSidesOfTheCopyThresholdTiesEachIdToItsJob() throws SQLException {
+    for (int size : new int[] {127, 128, 300}) {
+      exec("TRUNCATE que_jobs");
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < size; i++) {
+        batch.add(NewJob.of("Sized" + i, i).priority(i % 5));
+      }
+      Instant before = ((java.sql.Timestamp) one("SELECT now()")).toInstant();
+      List<Job> jobs = client.enqueueAll(batch);
+      Instant after = ((java.sql.Timestamp) one("SELECT now()")).toInstant();
+      assertEquals(size, jobs.size());
+      assertEquals(size, jobCount());
+      for (int i = 0; i < size; i++) {
+        Job j = jobs.get(i);
+        Object[] r = rows("SELECT job_class, args::text, priority, run_at FROM que_jobs WHERE " + idColumn() + " = ?",
+            j.id()).get(0);
+        assertEquals(Arrays.asList("Sized" + i, "[" + i + "]", i % 5), Arrays.asList(r).subList(0, 3), "size " + size + ", jobs[" + i + "]");
+        // No run_at given: the database's now(), and the returned job says which.
+        assertEquals(((java.sql.Timestamp) r[3]).toInstant(), j.runAt(), "size " + size + ", jobs[" + i + "]");
+        assertFalse(j.runAt().isBefore(before) || j.runAt().isAfter(after), j.runAt() + " between " + before + " and " + after);
+      }
+    }
+  }
+
+  /**
+   * When the ids drawn for a COPY are not one unbroken run (here: a sequence that steps by 3, as
+   * when other sessions draw from it at the same time), every id is read back and each job still
+   * gets its own.
+   */
+  @Test
+  void enqueueAllByCopyWithIdsThatAreNotOneRun() throws SQLException {
+    String seq = "pg_get_serial_sequence('que_jobs', '" + idColumn() + "')";
+    String name = (String) one("SELECT " + seq);
+    exec("ALTER SEQUENCE " + name + " INCREMENT BY 3");
+    try {
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < 150; i++) {
+        batch.add(NewJob.of("Stepped" + i));
+      }
+      List<Job> jobs = client.enqueueAll(batch);
+      for (int i = 0; i < 150; i++) {
+        assertEquals("Stepped" + i, one("SELECT job_class FROM que_jobs WHERE " + idColumn() + " = ?", jobs.get(i).id()));
+        if (i > 0) {
+          assertEquals(jobs.get(i - 1).id() + 3, jobs.get(i).id());
+        }
+      }
+      assertEquals(150, jobCount());
+    } finally {
+      exec("ALTER SEQUENCE " + name + " INCREMENT BY 1");
+    }
+  }
+
+  /** Values COPY's text format must escape, and any Unicode, come back as they were sent. */
+  @Test
+  void enqueueAllByCopyStoresHostileStringsExactly() throws SQLException {
+    String[] hostile = {"tab\there", "new\nline", "cr\rlf\r\n", "back\\slash", "\\.", "\\N", "\\t literal",
+        "end\\", "é ü 漢字 🎉 \u200d", "quote\"s and 'single'", "\\\\\\", "\t\t", "", "{\"a\":1}"};
+    List<NewJob> batch = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      String h = hostile[i % hostile.length];
+      NewJob j = NewJob.of("Class " + h.replace("\\", "/").strip() + "#" + i, h, Map.of("k" + h, h), i);
+      j = j.queue("q" + h);
+      if (i % 3 == 0) {
+        j = j.runAt(Instant.parse("0001-01-01T00:00:00.000001Z").plusSeconds(i * 1_000_000_000L));
+      }
+      batch.add(j);
+    }
+    batch.add(NewJob.ofJson("RawJson", "[\"a\\tb\\\\c\\nd\\u0001\"]"));
+    for (int i = 0; i < 5; i++) {
+      batch.add(NewJob.of("Filler"));
+    }
+    List<Job> jobs = client.enqueueAll(batch);
+    assertEquals(batch.size(), jobs.size());
+    for (int i = 0; i < batch.size(); i++) {
+      Job j = jobs.get(i);
+      NewJob sent = batch.get(i);
+      Object[] r = rows("SELECT job_class, args::text, queue, run_at FROM que_jobs WHERE " + idColumn() + " = ?", j.id()).get(0);
+      assertEquals(sent.jobClass(), r[0], "jobs[" + i + "]");
+      assertEquals(sent.jobClass(), j.jobClass(), "jobs[" + i + "]");
+      assertEquals(one("SELECT ?::jsonb::text", sent.argsJson()), one("SELECT ?::jsonb::text", (String) r[1]), "jobs[" + i + "] args");
+      assertEquals(sent.queueOr(defaultQueue()), r[2], "jobs[" + i + "]");
+      // (compared in the database: java.sql.Timestamp reads years before 1583 in the Julian calendar)
+      assertEquals(1, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ? AND run_at = ?::timestamptz",
+          j.id(), j.runAt().toString()), "jobs[" + i + "] run_at " + j.runAt());
+      if (sent.runAt().isPresent()) {
+        assertEquals(sent.runAt().get(), j.runAt(), "jobs[" + i + "]");
+      }
+    }
+    assertEquals(batch.size(), jobCount());
+  }
+
+  @Test
+  void enqueueAllByCopyIsPartOfTheCallersTransaction() throws SQLException {
+    List<NewJob> batch = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      batch.add(NewJob.of("InTx", i));
+    }
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      Instant txNow;
+      try (var st = c.createStatement(); var rs = st.executeQuery("SELECT now()")) {
+        rs.next();
+        txNow = rs.getTimestamp(1).toInstant();
+      }
+      List<Job> jobs = client.enqueueAll(c, batch);
+      assertFalse(c.getAutoCommit(), "the library leaves the caller's transaction open");
+      assertTrue(jobs.stream().allMatch(j -> j.runAt().equals(txNow)), "run_at is the transaction's now()");
+      assertEquals(0, jobCount(), "nothing visible before the commit");
+      c.rollback();
+      assertEquals(0, jobCount());
+      List<Job> kept = client.enqueueAll(c, batch);
+      c.commit();
+      assertEquals(150, jobCount());
+      assertEquals(150, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)",
+          (Object) kept.stream().map(Job::id).toArray(Long[]::new)));
+    }
+  }
+
+  /** A row the database refuses leaves none of the batch, and the error says which job it was. */
+  @Test
+  void aRefusedRowOfACopyNamesItsJobAndWritesNothing() throws SQLException {
+    exec("ALTER TABLE que_jobs ADD CONSTRAINT test_refuse CHECK (job_class <> 'Refused')");
+    try {
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < 150; i++) {
+        batch.add(NewJob.of(i == 70 ? "Refused" : "Fine"));
+      }
+      QueException e = assertThrows(QueException.class, () -> client.enqueueAll(batch));
+      assertTrue(e.getMessage().contains("jobs[70] (Refused)"), e.getMessage());
+      assertTrue(e.getMessage().contains("test_refuse"), e.getMessage());
+      assertEquals(0, jobCount());
+      try (Connection c = ds.getConnection()) {
+        c.setAutoCommit(false);
+        QueException inTx = assertThrows(QueException.class, () -> client.enqueueAll(c, batch));
+        assertTrue(inTx.getMessage().contains("jobs[70]"), inTx.getMessage());
+        c.rollback();
+      }
+      assertEquals(0, jobCount());
+      // The client's own connections are fine afterwards (none is left in a failed transaction).
+      assertEquals(150, client.enqueueAll(batch.subList(0, 70)).size() + client.enqueueAll(batch.subList(71, 150)).size() + 1, "the batch without the refused job, in two calls");
+    } finally {
+      exec("ALTER TABLE que_jobs DROP CONSTRAINT test_refuse");
+    }
+  }
+
+  /** Row triggers on que_jobs fire for every job written by COPY, with the ids returned. */
+  @Test
+  void rowTriggersFireForEveryJobOfACopy() throws SQLException {
+    String id = idColumn();
+    exec("CREATE TABLE test_seen (id bigint)");
+    exec("CREATE FUNCTION test_seen_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        + " INSERT INTO test_seen VALUES (NEW." + id + "); RETURN NULL; END $$");
+    exec("CREATE TRIGGER test_seen AFTER INSERT ON que_jobs FOR EACH ROW EXECUTE FUNCTION test_seen_insert()");
+    try {
+      List<NewJob> batch = new ArrayList<>();
+      for (int i = 0; i < 150; i++) {
+        batch.add(NewJob.of("Seen", i));
+      }
+      List<Job> jobs = client.enqueueAll(batch);
+      List<Long> seen = new ArrayList<>();
+      for (Object[] r : rows("SELECT id FROM test_seen ORDER BY id")) {
+        seen.add(((Number) r[0]).longValue());
+      }
+      assertEquals(jobs.stream().map(Job::id).sorted().toList(), seen);
+    } finally {
+      exec("DROP TRIGGER test_seen ON que_jobs");
+      exec("DROP FUNCTION test_seen_insert()");
+      exec("DROP TABLE test_seen");
+    }
+  }
+
   @Test
   void badInputIsRejectedByFieldAndNothingIsWritten() throws SQLException {
     rejects("jobClass", () -> NewJob.of("  "));

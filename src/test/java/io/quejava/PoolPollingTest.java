@@ -98,4 +98,49 @@ class PoolPollingTest extends PgTest {
     }
     assertTrue(pool.walks() == 2, "then it slept: " + pool.walks());
   }
+
+  /**
+   * The lost wake-up: WorkerPool.wakeOne() scans the workers, finds none idle, and leaves a flag
+   * for the next worker about to sleep. A worker that checked the flag just before it was set and
+   * only then showed as idle must still see it. Here the pool's side is played by the siblings: at
+   * the worker's first check the scan "happens" (the flag is set, the worker not yet idle). The
+   * worker is not the poller (its wait has no timer): only the second check brings it back.
+   */
+  @Test
+  void aWakeLeftWhileAWorkerTurnsIdleIsNotLost() throws Exception {
+    Worker w = new Worker(client, WorkMap.builder().build(),
+        WorkerConfig.custom().wakeInterval(Duration.ofSeconds(60)).build());
+    java.util.concurrent.atomic.AtomicBoolean pending = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+    w.siblings(new Worker.Siblings() {
+      @Override
+      public boolean claimPolling(Worker x) {
+        return false;
+      }
+
+      @Override
+      public void releasePolling(Worker x) {}
+
+      @Override
+      public void wakeAnother(Worker x) {}
+
+      @Override
+      public boolean takePendingWake() {
+        if (checks.incrementAndGet() == 1) {
+          pending.set(true); // wakeOne ran now: nobody idle yet, so it left the flag
+          return false;
+        }
+        return pending.getAndSet(false);
+      }
+    });
+    Thread t = new Thread(w::work, "lost-wake-test");
+    t.start();
+    try {
+      Await.until(Duration.ofSeconds(10), "the worker to look again for the wake it was left", () -> w.walks() >= 2);
+      assertTrue(checks.get() >= 2);
+    } finally {
+      w.shutdown();
+      t.join(10_000);
+    }
+  }
 }

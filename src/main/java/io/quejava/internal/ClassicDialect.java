@@ -50,6 +50,9 @@ public final class ClassicDialect implements Dialect {
           + ")\n"
           + "SELECT n, job_id, run_at FROM b";
 
+  /** The columns a large batch is written with by COPY (see {@link Inserts#copy}). */
+  private static final Inserts.CopyShape COPY_SHAPE = new Inserts.CopyShape("job_id", Inserts.Extra.NONE, null);
+
   /** The lock walk (see {@link LockWalk}); a ready job is one whose run_at has come. */
   private static final String LOCK_WALK =
       LockWalk.sql("job_id", "c.queue = ? AND c.run_at <= now()", COLUMNS);
@@ -123,6 +126,9 @@ public final class ClassicDialect implements Dialect {
   public List<JobRow> insertAll(Connection c, List<NewJob> jobs) throws SQLException {
     for (int i = 0; i < jobs.size(); i++) {
       check(jobs.get(i), "jobs[" + i + "].");
+    }
+    if (Inserts.copies(c, jobs)) {
+      return Inserts.copy(c, jobs, defaultQueue(), COPY_SHAPE, this::inserted);
     }
     List<Array> arrays = List.of();
     try (PreparedStatement ps = c.prepareStatement(INSERT_ALL)) {

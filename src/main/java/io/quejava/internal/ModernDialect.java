@@ -303,7 +303,8 @@ public final class ModernDialect implements Dialect {
   }
 
   /**
-   * One statement for the whole batch. On schema 7 it runs with {@code que.skip_notify} set, as Que's
+   * One statement for the whole batch: the multi-row INSERT, or from {@link Inserts#COPY_MIN_JOBS}
+   * jobs on the reservation of their ids and one COPY (see {@link Inserts#copy}). On schema 7 it runs with {@code que.skip_notify} set, as Que's
    * bulk insert does: Que lockers are not told about each job and find them by polling. The setting
    * is restored afterwards, so the caller's later inserts in the same transaction notify as usual.
    */
@@ -320,7 +321,11 @@ public final class ModernDialect implements Dialect {
     boolean done = false;
     try {
       String previous = skipNotify ? SkipNotify.on(c) : null;
-      List<JobRow> rows = insertArrays(c, jobs);
+      List<JobRow> rows = Inserts.copies(c, jobs)
+          ? Inserts.copy(c, jobs, defaultQueue(), new Inserts.CopyShape("id",
+              schemaVersion >= 6 ? Inserts.Extra.DATA_AND_KWARGS : Inserts.Extra.DATA, jobSchemaVersion),
+              this::inserted)
+          : insertArrays(c, jobs);
       if (skipNotify) {
         SkipNotify.restore(c, previous);
       }

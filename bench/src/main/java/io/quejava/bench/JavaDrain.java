@@ -30,6 +30,8 @@ final class JavaDrain {
   private volatile long lastDone;
   private final CountDownLatch done = new CountDownLatch(1);
   private final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+  /** System.nanoTime() at the start of each BenchLatency job's handler, by job id. */
+  final java.util.concurrent.ConcurrentHashMap<Long, Long> startNanos = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Counts jobs of {@code countedClass} (null: every class) until {@code target}. */
   JavaDrain(long target, String countedClass) {
@@ -41,7 +43,10 @@ final class JavaDrain {
     return WorkMap.builder()
         .put(NOOP, job -> handled(NOOP, 0))
         .put(HEAD, job -> handled(HEAD, 0))
-        .put(LATENCY, job -> handled(LATENCY, job.job().arg(0, Long.class)))
+        .put(LATENCY, job -> {
+          startNanos.put(job.job().id(), System.nanoTime()); // first: the handler's start
+          handled(LATENCY, job.job().arg(0, Long.class));
+        })
         .build();
   }
 

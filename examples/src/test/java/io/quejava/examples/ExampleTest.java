@@ -26,6 +26,13 @@ class ExampleTest {
   }
 
   @Test
+  void aLargeBatchIsCopiedWithEachIdTiedToItsJobInsideTheTransaction() throws Exception {
+    String out = run(BatchEnqueueExample::run);
+    assertTrue(out.contains("after the rollback: 0 jobs in examples-batch"), out);
+    assertTrue(out.contains("enqueued 1000 jobs; 1000 in examples-batch; every returned id holds its own job's args: true"), out);
+  }
+
+  @Test
   void recordsBindByPositionAsAHashAndAsKwargsAndABindFailureIsRetried() throws Exception {
     String out = run(TypedJobsExample::run);
     assertTrue(out.contains("Billing::ChargeCard [1042,\"EUR\"]"), out);

@@ -347,6 +347,27 @@ class UniqueJobsTest extends PgTest {
     assertEquals(3, keys());
   }
 
+  /**
+   * A batch large enough for COPY that holds unique jobs goes the unique insert's way (COPY cannot
+   * skip a row whose key is taken): duplicates still come back as the job holding the key.
+   */
+  @Test
+  void aLargeBatchWithUniqueJobsKeepsTheirRules() throws SQLException {
+    Job existing = client.enqueue(NewJob.of("Large", -1).unique(BY_ARGS));
+    List<NewJob> batch = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      batch.add(i % 10 == 0 ? NewJob.of("Large", -1).unique(BY_ARGS) : NewJob.of("Plain", i));
+    }
+    List<Job> jobs = client.enqueueAll(batch);
+    for (int i = 0; i < 150; i++) {
+      assertEquals(i % 10 == 0, jobs.get(i).isDuplicate(), "jobs[" + i + "]");
+      if (i % 10 == 0) {
+        assertEquals(existing.id(), jobs.get(i).id());
+      }
+    }
+    assertEquals(136, jobCount(), "the existing job and the 135 plain ones");
+  }
+
   @Test
   void concurrentBatchesOverTheSameKeysInOppositeOrdersNeitherDeadlockNorDuplicate() throws Exception {
     List<NewJob> up = new ArrayList<>();
