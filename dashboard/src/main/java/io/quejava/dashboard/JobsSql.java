@@ -50,16 +50,20 @@ final class JobsSql {
   private final boolean pollIndexByQueue;
   private final String id;
 
-  private final int walkBudgetMs;
-  /** How many listings fell back from the walk to the scan (for tests and curiosity). */
-  final java.util.concurrent.atomic.AtomicLong scans = new java.util.concurrent.atomic.AtomicLong();
+  private final long budgetMs;
+  private final int firstSlice;
 
   JobsSql(int schemaVersion) {
-    this(schemaVersion, WALK_BUDGET_MS);
+    this(schemaVersion, SEARCH_BUDGET_MS, FIRST_SLICE);
   }
 
-  JobsSql(int schemaVersion, int walkBudgetMs) {
-    this.walkBudgetMs = walkBudgetMs;
+  /** With a search budget (ms) and first slice (rows) of its own: tests force several continuations with small ones. */
+  JobsSql(int schemaVersion, long budgetMs, int firstSlice) {
+    if (budgetMs < 0 || firstSlice < 1) {
+      throw new IllegalArgumentException("search budget >= 0 ms and first slice >= 1 row expected, got " + budgetMs + ", " + firstSlice);
+    }
+    this.budgetMs = budgetMs;
+    this.firstSlice = firstSlice;
     this.modern = schemaVersion >= 4;
     this.pollIndexByQueue = schemaVersion == 4 || schemaVersion == 5;
     this.kwargs = schemaVersion >= 6;
@@ -191,72 +195,137 @@ final class JobsSql {
   /** Marks where the locked ids go among the parameters. */
   private static final Object LOCKED = new Object();
 
-  /** A page of at most {@code limit} rows after {@code after}, plus whether there are more. */
-  record Page(List<Row> rows, boolean more) {}
+  /**
+   * A page of at most {@code limit} rows after {@code after}. {@code next}, when not null, is where
+   * the following request starts. A time-bounded search (see {@link #list}) sets {@code partial}
+   * when its budget ran out before the page was full: then {@code next} is the last row it read
+   * (matching or not), and {@code scanned} says how many rows this request read (-1 when no search ran).
+   */
+  record Page(List<Row> rows, Cursor next, boolean partial, long scanned) {
+    boolean more() {
+      return next != null;
+    }
+  }
 
-  /** How long the index walk of a filter no index serves may take before the scan replaces it. */
-  static final int WALK_BUDGET_MS = 50;
+  /** How long one request's search of a filter no index serves may read rows: {@value} ms. */
+  static final int SEARCH_BUDGET_MS = 120;
+  /** Rows the first slice of a search reads; later slices are sized from the rate measured. */
+  static final int FIRST_SLICE = 2_000;
+  private static final int MAX_SLICE = 50_000;
 
   /**
    * Whether the filter has a predicate no index serves (class, error text, an args substring, the
-   * failing state; on 6 and 7, whose lists walk id, a queue): the walk then reads rows until a page
-   * is full, which is most of the table when the matches are rare or come late in that order.
+   * failing state; on 6 and 7, whose lists walk id, a queue): reading rows until a page is full
+   * would take most of the table when the matches are rare or come late in that order.
    */
-  private boolean unindexed(Filter f) {
+  boolean unindexed(Filter f) {
     return !f.jobClass().isEmpty() || (modern && !keyOrder(f) && !f.queue().isEmpty()) || !f.error().isEmpty() || f.state().equals("failing")
         || (!f.args().isEmpty() && !(modern && isJsonContainer(f.args())));
   }
 
+  /**
+   * A page of the filter. An indexed filter walks its index after {@code after} and stops after a
+   * page. A filter no index serves is a time-bounded search: it reads the key order in slices
+   * ({@code WHERE key > last ORDER BY key LIMIT slice}, the filter applied outside), until it has
+   * the page, reaches the end, or has spent the budget; then the page is partial and its
+   * {@code next} resumes after the last row read, so no row is skipped across requests.
+   */
   Page list(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds) throws SQLException {
+    if (unindexed(f)) {
+      return search(c, f, after, limit, timeoutSeconds, budgetMs);
+    }
     List<Object> params = new ArrayList<>();
     params.add(LOCKED);
     StringBuilder q = new StringBuilder("SELECT ").append(columns(160)).append(" FROM que_jobs").append(where(f, params));
     boolean key = keyOrder(f);
     if (after != null) {
-      if (key) {
-        q.append(" AND (queue, priority, run_at, ").append(id).append(") > (?, ?, ?, ?)");
-        params.add(after.queue());
-        params.add(after.priority());
-        params.add(after.runAt().atOffset(ZoneOffset.UTC));
-        params.add(after.id());
-      } else {
-        q.append(" AND id > ?");
-        params.add(after.id());
-      }
+      q.append(keyAfter(key, after, params));
     }
-    String order = key ? " ORDER BY queue, priority, run_at, " + id : " ORDER BY id";
     params.add(limit + 1);
-    List<Row> rows = null;
-    if (unindexed(f)) {
-      // First the walk in key order, which stops after a page when matches are common; past a
-      // short budget, one scan of the table that sorts only the matches (OFFSET 0 keeps the
-      // planner from turning it back into the walk).
-      boolean auto = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        try (Statement st = c.createStatement()) {
-          st.execute("SET LOCAL statement_timeout = " + walkBudgetMs);
-        }
-        rows = query(c, q + order + " LIMIT ?", params, timeoutSeconds);
-        c.commit();
-      } catch (SQLException e) {
-        c.rollback();
-        if (!"57014".equals(e.getSQLState())) {
-          throw e;
-        }
-      } finally {
-        c.setAutoCommit(auto);
-      }
-      if (rows == null) {
-        scans.incrementAndGet();
-        String scan = "SELECT * FROM (" + q + " OFFSET 0) s" + order.replace("ORDER BY ", "ORDER BY s.").replace(", ", ", s.");
-        rows = query(c, scan + " LIMIT ?", params, timeoutSeconds);
-      }
-    } else {
-      rows = query(c, q + order + " LIMIT ?", params, timeoutSeconds);
-    }
+    List<Row> rows = query(c, q + order(key) + " LIMIT ?", params, timeoutSeconds, JobsSql::row);
     boolean more = rows.size() > limit;
-    return new Page(more ? rows.subList(0, limit) : rows, more);
+    return more ? new Page(rows.subList(0, limit), rows.get(limit - 1).cursor(), false, -1) : new Page(rows, null, false, -1);
+  }
+
+  private String order(boolean key) {
+    return key ? " ORDER BY queue, priority, run_at, " + id : " ORDER BY id";
+  }
+
+  private String keyAfter(boolean key, Cursor after, List<Object> params) {
+    if (key) {
+      params.add(after.queue());
+      params.add(after.priority());
+      params.add(after.runAt().atOffset(ZoneOffset.UTC));
+      params.add(after.id());
+      return " AND (queue, priority, run_at, " + id + ") > (?, ?, ?, ?)";
+    }
+    params.add(after.id());
+    return " AND id > ?";
+  }
+
+  /** A row a search slice returned: a match, or the slice's last row; how many rows the slice read. */
+  private record Read(Row row, boolean match, long slice) {}
+
+  /** The search of {@link #list}; {@code budget} in ms, Long.MAX_VALUE for a complete one (bulk actions). */
+  private Page search(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds, long budget) throws SQLException {
+    boolean key = keyOrder(f);
+    long t0 = System.nanoTime();
+    List<Row> found = new ArrayList<>();
+    long scanned = 0;
+    int slice = firstSlice;
+    Cursor last = after;
+    while (true) {
+      List<Object> params = new ArrayList<>();
+      params.add(LOCKED);
+      String pred = where(f, params).substring(" WHERE ".length());
+      StringBuilder inner = new StringBuilder("SELECT * FROM que_jobs WHERE true");
+      if (key && modern) {
+        inner.append(" AND finished_at IS NULL AND expired_at IS NULL"); // que_poll_idx is partial
+      }
+      if (key && !f.queue().isEmpty()) {
+        inner.append(" AND queue = ?"); // the leading column of the key order
+        params.add(f.queue());
+      }
+      if (last != null) {
+        inner.append(keyAfter(key, last, params));
+      }
+      inner.append(order(key)).append(" LIMIT ?");
+      params.add(slice);
+      String q = "SELECT " + columns(160) + ", t.m, t.n FROM (SELECT s.*, (" + pred + ") AS m, row_number() OVER ("
+          + order(key).substring(1).replace("ORDER BY ", "ORDER BY s.").replace(", ", ", s.") + ") AS rn, count(*) OVER () AS n FROM ("
+          + inner + ") s) t WHERE t.m OR t.rn = t.n ORDER BY t.rn";
+      long s0 = System.nanoTime();
+      List<Read> rows = query(c, q, params, timeoutSeconds, rs -> new Read(row(rs), rs.getBoolean(12), rs.getLong(13)));
+      long sliceNanos = System.nanoTime() - s0;
+      if (rows.isEmpty()) {
+        return new Page(found, null, false, scanned); // nothing after last: the end
+      }
+      long read = rows.get(0).slice();
+      for (Read r : rows) {
+        if (!r.match()) {
+          continue;
+        }
+        found.add(r.row());
+        if (found.size() > limit) {
+          // The page is full and a further match exists: the next page starts after the last row shown.
+          scanned += read; // an upper bound; the rows after the limit-th match are read again next time
+          return new Page(found.subList(0, limit), found.get(limit - 1).cursor(), false, scanned);
+        }
+      }
+      scanned += read;
+      last = rows.get(rows.size() - 1).row().cursor();
+      if (read < slice) {
+        return new Page(found, null, false, scanned); // the slice ended before its limit: the end
+      }
+      long spentMs = (System.nanoTime() - t0) / 1_000_000;
+      if (spentMs >= budget) {
+        return new Page(found, last, true, scanned);
+      }
+      // Size the next slice to the rate measured, within what the budget has left.
+      double rowsPerMs = read / Math.max(0.05, sliceNanos / 1e6);
+      long fit = (long) (rowsPerMs * (budget - spentMs) * 0.8);
+      slice = (int) Math.max(firstSlice / 4, Math.min(Math.min(MAX_SLICE, (long) slice * 4), fit));
+    }
   }
 
   /** Ids of up to {@code max} jobs matching the filter, for a bulk action. */
@@ -264,14 +333,16 @@ final class JobsSql {
     List<Long> out = new ArrayList<>();
     Cursor after = null;
     while (out.size() < max) {
-      Page p = list(c, f, after, Math.min(1000, max - out.size()), timeoutSeconds);
+      int n = Math.min(1000, max - out.size());
+      // A bulk action takes every match: the search has no budget here (each statement keeps its timeout).
+      Page p = unindexed(f) ? search(c, f, after, n, timeoutSeconds, Long.MAX_VALUE) : list(c, f, after, n, timeoutSeconds);
       for (Row r : p.rows()) {
         out.add(r.id());
       }
-      if (!p.more() || p.rows().isEmpty()) {
+      if (!p.more()) {
         break;
       }
-      after = p.rows().get(p.rows().size() - 1).cursor();
+      after = p.next();
     }
     return out;
   }
@@ -303,7 +374,11 @@ final class JobsSql {
     }
   }
 
-  private List<Row> query(Connection c, String q, List<Object> params, int timeoutSeconds) throws SQLException {
+  private interface Mapper<T> {
+    T map(ResultSet rs) throws SQLException;
+  }
+
+  private <T> List<T> query(Connection c, String q, List<Object> params, int timeoutSeconds, Mapper<T> mapper) throws SQLException {
     Long[] locked = null;
     try (PreparedStatement ps = c.prepareStatement(q)) {
       ps.setQueryTimeout(timeoutSeconds);
@@ -318,10 +393,10 @@ final class JobsSql {
           ps.setObject(i++, p);
         }
       }
-      List<Row> out = new ArrayList<>();
+      List<T> out = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          out.add(row(rs));
+          out.add(mapper.map(rs));
         }
       }
       return out;

@@ -76,7 +76,7 @@ final class Pages {
     this.stats = Statistics.create(d.client);
     this.admin = JobAdmin.create(d.client);
     this.schema = d.client.schemaVersion();
-    this.sql = new JobsSql(schema);
+    this.sql = new JobsSql(schema, d.searchBudgetMs, d.searchFirstSlice);
   }
 
   /** What one request carries through the page code. */
@@ -321,16 +321,24 @@ final class Pages {
       m.put("noRows", rows.isEmpty());
       if (page.more()) {
         Map<String, String> p = filterParams(f);
-        p.put("after", page.rows().get(page.rows().size() - 1).cursor().encode());
-        m.put("next", x.path + "?" + Form.encode(p));
+        p.put("after", page.next().encode());
+        m.put(page.partial() ? "continue" : "next", x.path + "?" + Form.encode(p));
+      }
+      if (page.scanned() >= 0) {
+        // A search of a filter no index serves: say what this request read.
+        m.put("searched", num(page.scanned()));
+        m.put("partial", page.partial());
+        m.put("searchedTo", page.partial() ? (schema >= 4 ? "job id " + page.next().id()
+            : "queue " + page.next().queue() + ", priority " + page.next().priority() + ", run at " + time(page.next().runAt())
+                + ", job id " + page.next().id()) : null);
+        m.put("budgetMs", d.searchBudgetMs);
       }
       if (cursor != null) {
         m.put("first", x.path + (f.any() ? "?" + Form.encode(filterParams(f)) : ""));
       }
     } catch (SQLException e) {
       if ("57014".equals(e.getSQLState())) {
-        m.put("timeout", "The query was cancelled after " + d.queryTimeout.toSeconds()
-            + " s: a filter on args or error text reads rows until a page is full. Narrow it by queue, class or state.");
+        m.put("timeout", "The query was cancelled after " + d.queryTimeout.toSeconds() + " s. Narrow the filter by queue or state.");
         m.put("rows", List.of());
       } else {
         throw new QueException("listing jobs failed: " + e.getMessage(), e);
