@@ -119,7 +119,7 @@ final class JobsSql {
   record Detail(Row row, String args, String kwargs, String data, String error, String backtrace) {}
 
   /** Whether this listing walks the (queue, priority, run_at, id) key rather than id. */
-  private boolean keyOrder(Filter f) {
+  boolean keyOrder(Filter f) {
     return !modern || (pollIndexByQueue && !f.state().isEmpty() && !f.state().equals("finished") && !f.state().equals("expired"));
   }
 
@@ -263,8 +263,36 @@ final class JobsSql {
     return " AND id > ?";
   }
 
-  /** A row a search slice returned: a match, or the slice's last row; how many rows the slice read. */
-  private record Read(Row row, boolean match, long slice) {}
+  /** Where a search slice ends, and how many rows it holds. */
+  private record Bound(Cursor last, long rows) {}
+
+  /** The rows of a search slice after {@code last}: the key order's own conditions, which its index serves. */
+  private String sliceConditions(Filter f, boolean key, Cursor last, List<Object> params) {
+    StringBuilder w = new StringBuilder("true");
+    if (key && modern) {
+      w.append(" AND finished_at IS NULL AND expired_at IS NULL"); // que_poll_idx is partial
+    }
+    if (key && !f.queue().isEmpty()) {
+      w.append(" AND queue = ?"); // the leading column of the key order
+      params.add(f.queue());
+    }
+    if (last != null) {
+      w.append(keyAfter(key, last, params));
+    }
+    return w.toString();
+  }
+
+  private String upTo(boolean key, Cursor end, List<Object> params) {
+    if (key) {
+      params.add(end.queue());
+      params.add(end.priority());
+      params.add(end.runAt().atOffset(ZoneOffset.UTC));
+      params.add(end.id());
+      return " AND (queue, priority, run_at, " + id + ") <= (?, ?, ?, ?)";
+    }
+    params.add(end.id());
+    return " AND id <= ?";
+  }
 
   /** The search of {@link #list}; {@code budget} in ms, Long.MAX_VALUE for a complete one (bulk actions). */
   private Page search(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds, long budget) throws SQLException {
@@ -274,46 +302,41 @@ final class JobsSql {
     long scanned = 0;
     int slice = firstSlice;
     Cursor last = after;
+    String keyCols = key ? "queue, priority, run_at, " + id : "id";
     while (true) {
+      long s0 = System.nanoTime();
+      // 1. Where this slice ends: the slice-th key after the last one read (an index-only walk), and how many rows that is.
+      List<Object> bp = new ArrayList<>();
+      String conds = sliceConditions(f, key, last, bp);
+      bp.add(slice);
+      String bq = "SELECT " + keyCols + ", n FROM (SELECT s.*, row_number() OVER (ORDER BY " + keyCols + ") AS rn, count(*) OVER () AS n"
+          + " FROM (SELECT " + keyCols + " FROM que_jobs WHERE " + conds + order(key) + " LIMIT ?) s) b WHERE rn = n";
+      List<Bound> bound = query(c, bq, bp, timeoutSeconds, rs -> key
+          ? new Bound(new Cursor(rs.getString(1), rs.getInt(2), instant(rs, 3), rs.getLong(4)), rs.getLong(5))
+          : new Bound(new Cursor("", 0, Instant.EPOCH, rs.getLong(1)), rs.getLong(2)));
+      if (bound.isEmpty()) {
+        return new Page(found, null, false, scanned); // nothing after the last row read: the end
+      }
+      Cursor end = bound.get(0).last();
+      long read = bound.get(0).rows();
+      // 2. The matches among those rows, in key order, as many as the page still takes.
       List<Object> params = new ArrayList<>();
       params.add(LOCKED);
       String pred = where(f, params).substring(" WHERE ".length());
-      StringBuilder inner = new StringBuilder("SELECT * FROM que_jobs WHERE true");
-      if (key && modern) {
-        inner.append(" AND finished_at IS NULL AND expired_at IS NULL"); // que_poll_idx is partial
-      }
-      if (key && !f.queue().isEmpty()) {
-        inner.append(" AND queue = ?"); // the leading column of the key order
-        params.add(f.queue());
-      }
-      if (last != null) {
-        inner.append(keyAfter(key, last, params));
-      }
-      inner.append(order(key)).append(" LIMIT ?");
-      params.add(slice);
-      String q = "SELECT " + columns(160) + ", t.m, t.n FROM (SELECT s.*, (" + pred + ") AS m, row_number() OVER ("
-          + order(key).substring(1).replace("ORDER BY ", "ORDER BY s.").replace(", ", ", s.") + ") AS rn, count(*) OVER () AS n FROM ("
-          + inner + ") s) t WHERE t.m OR t.rn = t.n ORDER BY t.rn";
-      long s0 = System.nanoTime();
-      List<Read> rows = query(c, q, params, timeoutSeconds, rs -> new Read(row(rs), rs.getBoolean(12), rs.getLong(13)));
+      String mq = "SELECT " + columns(160) + " FROM que_jobs WHERE " + pred + " AND " + sliceConditions(f, key, last, params)
+          + upTo(key, end, params) + order(key) + " LIMIT ?";
+      params.add(limit + 1 - found.size());
+      List<Row> rows = query(c, mq, params, timeoutSeconds, JobsSql::row);
       long sliceNanos = System.nanoTime() - s0;
-      if (rows.isEmpty()) {
-        return new Page(found, null, false, scanned); // nothing after last: the end
-      }
-      long read = rows.get(0).slice();
-      for (Read r : rows) {
-        if (!r.match()) {
-          continue;
-        }
-        found.add(r.row());
+      scanned += read; // when the page fills within the slice, an upper bound
+      for (Row r : rows) {
+        found.add(r);
         if (found.size() > limit) {
           // The page is full and a further match exists: the next page starts after the last row shown.
-          scanned += read; // an upper bound; the rows after the limit-th match are read again next time
           return new Page(found.subList(0, limit), found.get(limit - 1).cursor(), false, scanned);
         }
       }
-      scanned += read;
-      last = rows.get(rows.size() - 1).row().cursor();
+      last = end;
       if (read < slice) {
         return new Page(found, null, false, scanned); // the slice ended before its limit: the end
       }

@@ -328,7 +328,7 @@ final class Pages {
         // A search of a filter no index serves: say what this request read.
         m.put("searched", num(page.scanned()));
         m.put("partial", page.partial());
-        m.put("searchedTo", page.partial() ? (schema >= 4 ? "job id " + page.next().id()
+        m.put("searchedTo", page.partial() ? (!sql.keyOrder(f) ? "job id " + page.next().id()
             : "queue " + page.next().queue() + ", priority " + page.next().priority() + ", run at " + time(page.next().runAt())
                 + ", job id " + page.next().id()) : null);
         m.put("budgetMs", d.searchBudgetMs);
@@ -441,8 +441,25 @@ final class Pages {
     }
     DeadLetters dl = DeadLetters.create(d.client);
     String type = x.query.get("type");
+    // The counts and the list each read every dead job (on 4 to 7 a scan of que_jobs: no index
+    // serves expired_at), so they run at once, each on a connection of its own.
+    java.util.concurrent.CompletableFuture<Map<String, Long>> counts =
+        java.util.concurrent.CompletableFuture.supplyAsync(dl::countByErrorType);
+    List<DeadJob> latest;
+    try {
+      latest = deadOfType(dl, type, 100);
+    } catch (RuntimeException e) {
+      counts.handle((v, t) -> null).join(); // never left running after the page
+      throw e;
+    }
+    Map<String, Long> byType;
+    try {
+      byType = counts.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
     List<Map<String, Object>> groups = new ArrayList<>();
-    for (Map.Entry<String, Long> e : dl.countByErrorType().entrySet()) {
+    for (Map.Entry<String, Long> e : byType.entrySet()) {
       groups.add(Map.of("type", e.getKey(), "label", e.getKey().isEmpty() ? "(no error text)" : e.getKey(),
           "count", num(e.getValue()), "typeKey", typeKey(e.getKey()),
           "typeParam", Form.encode(Map.of("type", typeKey(e.getKey()))), "selected", typeKey(e.getKey()).equals(type)));
@@ -451,7 +468,7 @@ final class Pages {
     m.put("noGroups", groups.isEmpty());
     m.put("type", type);
     List<Map<String, Object>> jobs = new ArrayList<>();
-    for (DeadJob j : deadOfType(dl, type, 100)) {
+    for (DeadJob j : latest) {
       Map<String, Object> r = new HashMap<>();
       r.put("id", j.id());
       r.put("queue", j.queue());
