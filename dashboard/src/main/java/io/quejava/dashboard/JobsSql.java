@@ -282,17 +282,6 @@ final class JobsSql {
     return w.toString();
   }
 
-  private String upTo(boolean key, Cursor end, List<Object> params) {
-    if (key) {
-      params.add(end.queue());
-      params.add(end.priority());
-      params.add(end.runAt().atOffset(ZoneOffset.UTC));
-      params.add(end.id());
-      return " AND (queue, priority, run_at, " + id + ") <= (?, ?, ?, ?)";
-    }
-    params.add(end.id());
-    return " AND id <= ?";
-  }
 
   /** The search of {@link #list}; {@code budget} in ms, Long.MAX_VALUE for a complete one (bulk actions). */
   private Page search(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds, long budget) throws SQLException {
@@ -302,31 +291,15 @@ final class JobsSql {
     long scanned = 0;
     int slice = firstSlice;
     Cursor last = after;
-    String keyCols = key ? "queue, priority, run_at, " + id : "id";
     while (true) {
       long s0 = System.nanoTime();
-      // 1. Where this slice ends: the slice-th key after the last one read (an index-only walk), and how many rows that is.
-      List<Object> bp = new ArrayList<>();
-      String conds = sliceConditions(f, key, last, bp);
-      bp.add(slice);
-      String bq = "SELECT " + keyCols + ", n FROM (SELECT s.*, row_number() OVER (ORDER BY " + keyCols + ") AS rn, count(*) OVER () AS n"
-          + " FROM (SELECT " + keyCols + " FROM que_jobs WHERE " + conds + order(key) + " LIMIT ?) s) b WHERE rn = n";
-      List<Bound> bound = query(c, bq, bp, timeoutSeconds, rs -> key
-          ? new Bound(new Cursor(rs.getString(1), rs.getInt(2), instant(rs, 3), rs.getLong(4)), rs.getLong(5))
-          : new Bound(new Cursor("", 0, Instant.EPOCH, rs.getLong(1)), rs.getLong(2)));
-      if (bound.isEmpty()) {
+      Slice sl = readSlice(c, f, key, last, slice, limit + 1 - found.size(), timeoutSeconds);
+      if (sl.bound() == null) {
         return new Page(found, null, false, scanned); // nothing after the last row read: the end
       }
-      Cursor end = bound.get(0).last();
-      long read = bound.get(0).rows();
-      // 2. The matches among those rows, in key order, as many as the page still takes.
-      List<Object> params = new ArrayList<>();
-      params.add(LOCKED);
-      String pred = where(f, params).substring(" WHERE ".length());
-      String mq = "SELECT " + columns(160) + " FROM que_jobs WHERE " + pred + " AND " + sliceConditions(f, key, last, params)
-          + upTo(key, end, params) + order(key) + " LIMIT ?";
-      params.add(limit + 1 - found.size());
-      List<Row> rows = query(c, mq, params, timeoutSeconds, JobsSql::row);
+      List<Row> rows = sl.matches();
+      Cursor end = sl.bound().last();
+      long read = sl.bound().rows();
       long sliceNanos = System.nanoTime() - s0;
       scanned += read; // when the page fills within the slice, an upper bound
       for (Row r : rows) {
@@ -348,6 +321,53 @@ final class JobsSql {
       double rowsPerMs = read / Math.max(0.05, sliceNanos / 1e6);
       long fit = (long) (rowsPerMs * (budget - spentMs) * 0.8);
       slice = (int) Math.max(firstSlice / 4, Math.min(Math.min(MAX_SLICE, (long) slice * 4), fit));
+    }
+  }
+
+  /** One slice of a search: where it ends and how many rows it holds (null past the end), and its matches. */
+  private record Slice(Bound bound, List<Row> matches) {}
+
+  private Slice readSlice(Connection c, Filter f, boolean key, Cursor last, int slice, int want, int timeoutSeconds)
+      throws SQLException {
+    // Both statements read one snapshot (REPEATABLE READ), so a row inserted between them cannot
+    // shift the second's LIMIT short of the end the first found.
+    boolean auto = c.getAutoCommit();
+    int isolation = c.getTransactionIsolation();
+    c.setAutoCommit(false);
+    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+    try {
+      // 1. Where the slice ends: the slice-th key after the last one read (an index-only walk), and how many rows that is.
+      String keyCols = key ? "queue, priority, run_at, " + id : "id";
+      List<Object> bp = new ArrayList<>();
+      String conds = sliceConditions(f, key, last, bp);
+      bp.add(slice);
+      String bq = "SELECT " + keyCols + ", n FROM (SELECT s.*, row_number() OVER (ORDER BY " + keyCols + ") AS rn, count(*) OVER () AS n"
+          + " FROM (SELECT " + keyCols + " FROM que_jobs WHERE " + conds + order(key) + " LIMIT ?) s) b WHERE rn = n";
+      List<Bound> bound = query(c, bq, bp, timeoutSeconds, rs -> key
+          ? new Bound(new Cursor(rs.getString(1), rs.getInt(2), instant(rs, 3), rs.getLong(4)), rs.getLong(5))
+          : new Bound(new Cursor("", 0, Instant.EPOCH, rs.getLong(1)), rs.getLong(2)));
+      if (bound.isEmpty()) {
+        c.commit();
+        return new Slice(null, List.of());
+      }
+      // 2. Its matches in key order, as many as the page still takes. The slice is walked again
+      // with the same LIMIT rather than bounded by its last key: a btree ends a walk at a
+      // row-comparison upper bound only on its first column, so on schema 3 that bound would let
+      // the walk run through the whole (queue, priority) group.
+      List<Object> params = new ArrayList<>();
+      params.add(LOCKED);
+      String inner = "SELECT * FROM que_jobs WHERE " + sliceConditions(f, key, last, params) + order(key) + " LIMIT ?";
+      params.add(slice);
+      String pred = where(f, params).substring(" WHERE ".length());
+      String mq = "SELECT " + columns(160) + " FROM (" + inner + ") s WHERE " + pred + order(key) + " LIMIT ?";
+      params.add(want);
+      List<Row> rows = query(c, mq, params, timeoutSeconds, JobsSql::row);
+      c.commit();
+      return new Slice(bound.get(0), rows);
+    } finally {
+      c.rollback(); // after the commit a no-op; after a failure it ends the transaction
+      c.setTransactionIsolation(isolation);
+      c.setAutoCommit(auto);
     }
   }
 
