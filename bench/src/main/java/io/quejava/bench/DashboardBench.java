@@ -127,6 +127,9 @@ final class DashboardBench {
           double p95 = ms[Math.min(calls - 1, (int) Math.ceil(calls * 0.95) - 1)];
           String line = String.format(Locale.ROOT, "%-8d %-52s %9.1f %9.1f %d%s%s", version, p.getKey(), p50, p95, rows,
               searched, p95 >= 200 ? "   OVER 200 ms" : "");
+          if (!searched.isEmpty()) {
+            line += follow(dashboard, p.getValue());
+          }
           table.add(line);
           Bench.progress("dashboard: " + line);
           ctx.report.row("schema " + version + " " + p.getKey() + ", p50", "ms", Cell.of(p50), Cell.NONE, Cell.NONE);
@@ -154,6 +157,34 @@ final class DashboardBench {
         ms[Math.min(calls - 1, (int) Math.ceil(calls * 0.95) - 1)]);
     Bench.progress("dashboard: " + line);
     return line;
+  }
+
+  private static final Pattern CONTINUE = Pattern.compile("href=\"([^\"]*)\" id=\"continue\"");
+
+  /**
+   * A search's cost to the user: following "continue searching" from the first request, how many
+   * requests and how much server time until a page shows a match, and until the search ends.
+   */
+  private static String follow(Dashboard dashboard, String path) {
+    int requests = 0;
+    double ms = 0;
+    String firstMatch = "none";
+    String p = path;
+    while (p != null && requests < 1000) {
+      long t0 = System.nanoTime();
+      DashboardResponse r = dashboard.handle(get(p));
+      ms += (System.nanoTime() - t0) / 1e6;
+      requests++;
+      if (firstMatch.equals("none") && count(r.bodyText()) > 0) {
+        firstMatch = String.format(Locale.ROOT, "request %d, %.0f ms in all", requests, ms);
+      }
+      Matcher m = CONTINUE.matcher(r.bodyText());
+      p = m.find() ? m.group(1).replace("&amp;", "&").replace("&#x3D;", "=") : null;
+      if (p == null || !firstMatch.equals("none")) {
+        break; // a page with a match ends the walk (its "next page" is ordinary paging)
+      }
+    }
+    return "; first match: " + firstMatch;
   }
 
   private static final Pattern SEARCHED = Pattern.compile("id=\"search\">(<strong>Partial)?.*?searched ([0-9,]+) rows");

@@ -212,8 +212,9 @@ public final class Dashboard {
     }
 
     /**
-     * The longest a jobs-list query may run (a filter on args or error text reads rows until it has
-     * a page); past it the page says so instead of waiting. Whole seconds, 1 s to 10 min. Default: 5 s.
+     * The longest one jobs-list statement may run; past it the page says so instead of waiting.
+     * (A filter no index serves does not wait for it: each request searches for about 120 ms and
+     * links to the continuation.) Whole seconds, 1 s to 10 min. Default: 5 s.
      */
     public Builder queryTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");

@@ -28,7 +28,7 @@ import java.util.Optional;
  * <p>The args filter on 4 to 7: text that parses as a JSON array or object is matched by
  * containment ({@code args @> ?::jsonb}, served by que_jobs_args_gin_idx); any other text, and
  * every args filter on 3 (json, no index), is a case-insensitive substring of the args text (and of
- * kwargs on 6 and 7), which reads rows until a page is full.
+ * kwargs on 6 and 7), which no index serves: such filters are a time-bounded search (see {@link #list}).
  */
 final class JobsSql {
   /** The states a filter may name. */
