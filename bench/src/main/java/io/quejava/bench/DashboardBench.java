@@ -91,6 +91,7 @@ final class DashboardBench {
         pages.put("failing /failing", "/failing");
         pages.put("job detail (failing job)", "/jobs/" + failingId);
         pages.put("job detail (last job)", "/jobs/" + lastId);
+        pages.put("job detail, from a list's link" + (version == 3 ? " (carries the key)" : ""), jobLink(dashboard.handle(get("/jobs?queue=mailers"))));
         pages.put("dead letters /dead", "/dead");
         pages.put("schedules /schedules", "/schedules");
         pages.put("in flight /inflight", "/inflight");
@@ -193,6 +194,16 @@ final class DashboardBench {
   private static String searched(String html) {
     Matcher m = SEARCHED.matcher(html);
     return m.find() ? " (searched " + m.group(2) + " rows" + (m.group(1) != null ? ", partial)" : ")") : "";
+  }
+
+  private static final Pattern JOB_LINK = Pattern.compile("href=\"([^\"]*)\" class=\"job\"");
+
+  private static String jobLink(DashboardResponse r) {
+    Matcher m = JOB_LINK.matcher(r.bodyText());
+    if (!m.find()) {
+      throw new AssertionError("no job link on the list");
+    }
+    return m.group(1).replace("&amp;", "&").replace("&#x3D;", "=");
   }
 
   private static final Pattern NEXT = Pattern.compile("href=\"([^\"]*)\" id=\"next\"");

@@ -89,6 +89,11 @@ final class JobsSql {
     }
 
     static Cursor decode(String s) {
+      return decode(s, "after");
+    }
+
+    /** The cursor a request parameter carries; a bad one is a 400 naming the parameter. */
+    static Cursor decode(String s, String param) {
       try {
         String[] p = new String(Base64.getUrlDecoder().decode(s), StandardCharsets.UTF_8).split("\n", -1);
         if (p.length != 5) {
@@ -97,7 +102,7 @@ final class JobsSql {
         return new Cursor(p[0], Integer.parseInt(p[1]), Instant.ofEpochSecond(Long.parseLong(p[2]), Long.parseLong(p[3])),
             Long.parseLong(p[4]));
       } catch (IllegalArgumentException e) {
-        throw new Form.BadRequest("after: not a page cursor of this dashboard");
+        throw new Form.BadRequest(param + (param.equals("after") ? ": not a page cursor" : ": not a job key") + " of this dashboard");
       }
     }
   }
@@ -390,12 +395,32 @@ final class JobsSql {
     return out;
   }
 
-  Optional<Detail> find(Connection c, long jobId) throws SQLException {
+  /**
+   * One job by its id. On schema 3 the primary key is (queue, priority, run_at, job_id), so an id
+   * alone is found by a scan; {@code hint}, the key a jobs-list link carries, finds it by the
+   * primary key instead, and when the job's key has changed since (a retry moves run_at) the scan
+   * still finds it.
+   */
+  Optional<Detail> find(Connection c, long jobId, Cursor hint) throws SQLException {
+    if (!modern && hint != null && hint.id() == jobId) {
+      Optional<Detail> d = find(c, jobId, " WHERE queue = ? AND priority = ? AND run_at = ? AND job_id = ?",
+          List.of(hint.queue(), hint.priority(), hint.runAt().atOffset(ZoneOffset.UTC), jobId));
+      if (d.isPresent()) {
+        return d;
+      }
+    }
+    return find(c, jobId, " WHERE " + id + " = ?", List.of(jobId));
+  }
+
+  private Optional<Detail> find(Connection c, long jobId, String where, List<Object> params) throws SQLException {
     String extra = (kwargs ? "kwargs::text" : "NULL::text") + ", " + (modern ? "data::text, last_error_backtrace" : "NULL::text, NULL::text");
-    String q = "SELECT " + columns(0) + ", " + extra + " FROM que_jobs WHERE " + id + " = ?";
+    String q = "SELECT " + columns(0) + ", " + extra + " FROM que_jobs" + where;
     try (PreparedStatement ps = c.prepareStatement(q)) {
       ps.setArray(1, c.createArrayOf("bigint", lockedIds(c)));
-      ps.setLong(2, jobId);
+      int i = 2;
+      for (Object p : params) {
+        ps.setObject(i++, p);
+      }
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();

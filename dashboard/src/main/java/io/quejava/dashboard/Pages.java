@@ -369,6 +369,7 @@ final class Pages {
   private Map<String, Object> row(JobsSql.Row r, Instant now) {
     Map<String, Object> m = new HashMap<>();
     m.put("id", r.id());
+    m.put("keyParam", schema < 4 ? r.cursor().encode() : null); // schema 3 finds a job by its full key
     m.put("queue", r.queue());
     m.put("priority", r.priority());
     m.put("runAt", time(r.runAt()));
@@ -385,7 +386,8 @@ final class Pages {
   private DashboardResponse detail(Exchange x, long id, long started) {
     Map<String, Object> m = x.model("Job " + id, "jobs");
     try (Connection c = ds.getConnection()) {
-      Optional<JobsSql.Detail> found = sql.find(c, id);
+      String key = x.query.get("key");
+      Optional<JobsSql.Detail> found = sql.find(c, id, key.isEmpty() ? null : JobsSql.Cursor.decode(key, "key"));
       if (found.isEmpty()) {
         m.put("id", id);
         return page(m, "nojob", 404, started);

@@ -255,6 +255,26 @@ class DashboardHttpTest extends DashboardTestBase {
   }
 
   @Test
+  void aJobPageFindsItsJobByTheKeyOfTheListsLinkAndByItsIdAlone() throws Exception {
+    long id = client.enqueue(NewJob.of("KeyedJob", 1).queue("keys")).id();
+    Dashboard dashboard = Dashboard.builder(client).build();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("href=\"([^\"]*)\" class=\"job\">" + id + "<")
+        .matcher(dashboard.handle(get("/jobs")).bodyText());
+    assertTrue(m.find());
+    String link = m.group(1).replace("&amp;", "&").replace("&#x3D;", "=");
+    assertEquals(schemaVersion() == 3, link.contains("?key="), link);
+    assertTrue(dashboard.handle(get(link)).bodyText().contains("KeyedJob"));
+    // The job's key moves (as a retry moves run_at): the stale link still finds it, by id.
+    sql.exec("UPDATE que_jobs SET run_at = run_at - interval '1 hour' WHERE " + idColumn() + " = ?", id);
+    DashboardResponse moved = dashboard.handle(get(link));
+    assertEquals(200, moved.status());
+    assertTrue(moved.bodyText().contains("KeyedJob"), moved.bodyText());
+    DashboardResponse bad = dashboard.handle(get("/jobs/" + id + "?key=%21%21"));
+    assertEquals(400, bad.status());
+    assertTrue(bad.bodyText().contains("key: not a job key"), bad.bodyText());
+  }
+
+  @Test
   void aHungJobIsFlaggedAndItsHolderNamed() throws Exception {
     io.quejava.ext.heartbeat.Heartbeats.install(ds);
     long id = client.enqueue(NewJob.of("Reports::Monthly", 2026).queue("reports")).id();
