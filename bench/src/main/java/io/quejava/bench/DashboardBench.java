@@ -91,7 +91,7 @@ final class DashboardBench {
         pages.put("failing /failing", "/failing");
         pages.put("job detail (failing job)", "/jobs/" + failingId);
         pages.put("job detail (last job)", "/jobs/" + lastId);
-        pages.put("job detail, from a list's link" + (version == 3 ? " (carries the key)" : ""), jobLink(dashboard.handle(get("/jobs?queue=mailers"))));
+        pages.put("job detail, from a list's link" + (version == 3 ? " (carries the key)" : ""), jobLink(dashboard.handle(get("/jobs"))));
         pages.put("dead letters /dead", "/dead");
         pages.put("schedules /schedules", "/schedules");
         pages.put("in flight /inflight", "/inflight");
