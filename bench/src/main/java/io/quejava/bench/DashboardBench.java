@@ -81,6 +81,7 @@ final class DashboardBench {
         pages.put("jobs, second page (keyset)", next);
         pages.put("jobs ?queue=mailers", "/jobs?queue=mailers");
         pages.put("jobs ?queue=default&state=ready", "/jobs?queue=default&state=ready");
+        pages.put("jobs ?state=scheduled", "/jobs?state=scheduled");
         pages.put("jobs ?class=Mail", "/jobs?class=Mail");
         pages.put("jobs ?error=smtp (10% of mailers match)", "/jobs?error=smtp");
         int needle = jobs * 9 / 20; // a default job's first arg; as a substring it also matches ids with these digits

@@ -219,13 +219,19 @@ final class JobsSql {
   private static final int MAX_SLICE = 50_000;
 
   /**
-   * Whether the filter has a predicate no index serves (class, error text, an args substring, the
-   * failing state; on 6 and 7, whose lists walk id, a queue): reading rows until a page is full
-   * would take most of the table when the matches are rare or come late in that order.
+   * Whether the filter has a predicate the walk's index does not serve: a class, an error text, an
+   * args substring, a state (other than running on 4 to 7, whose ids come from pg_locks and are
+   * found by the primary key), or a queue where the walk is along id (6 and 7, and finished or
+   * expired on 4 and 5). Walking until a page is full would read most of the table when the
+   * matches are rare or come late in the key order, so these are a time-bounded search.
    */
   boolean unindexed(Filter f) {
-    return !f.jobClass().isEmpty() || (modern && !keyOrder(f) && !f.queue().isEmpty()) || !f.error().isEmpty() || f.state().equals("failing")
-        || (!f.args().isEmpty() && !(modern && isJsonContainer(f.args())));
+    boolean indexed = (f.queue().isEmpty() || keyOrder(f))
+        && f.jobClass().isEmpty()
+        && f.error().isEmpty()
+        && (f.args().isEmpty() || (modern && isJsonContainer(f.args())))
+        && (f.state().isEmpty() || (modern && f.state().equals("running")));
+    return !indexed;
   }
 
   /**
