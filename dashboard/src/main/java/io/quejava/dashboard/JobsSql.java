@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -292,7 +291,6 @@ final class JobsSql {
     }
     return w.toString();
   }
-
 
   /** The search of {@link #list}; {@code budget} in ms, Long.MAX_VALUE for a complete one (bulk actions). */
   private Page search(Connection c, Filter f, Cursor after, int limit, int timeoutSeconds, long budget) throws SQLException {
