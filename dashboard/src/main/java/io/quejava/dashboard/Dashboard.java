@@ -48,6 +48,8 @@ public final class Dashboard {
   final int refreshSeconds;
   final int pageSize;
   final Duration queryTimeout;
+  final long searchBudgetMs;
+  final int searchFirstSlice;
   final boolean insecure;
   final Clock clock;
   final Throughput throughput;
@@ -61,6 +63,8 @@ public final class Dashboard {
     this.refreshSeconds = b.refreshSeconds;
     this.pageSize = b.pageSize;
     this.queryTimeout = b.queryTimeout;
+    this.searchBudgetMs = b.searchBudgetMs;
+    this.searchFirstSlice = b.searchFirstSlice;
     this.insecure = b.insecure;
     this.clock = b.clock;
     this.throughput = new Throughput(b.clock);
@@ -144,6 +148,8 @@ public final class Dashboard {
     private int refreshSeconds = DEFAULT_REFRESH_SECONDS;
     private int pageSize = DEFAULT_PAGE_SIZE;
     private Duration queryTimeout = Duration.ofSeconds(5);
+    private long searchBudgetMs = JobsSql.SEARCH_BUDGET_MS;
+    private int searchFirstSlice = JobsSql.FIRST_SLICE;
     private boolean insecure;
     private Clock clock = Clock.systemUTC();
     private byte[] csrfSecret;
@@ -206,8 +212,9 @@ public final class Dashboard {
     }
 
     /**
-     * The longest a jobs-list query may run (a filter on args or error text reads rows until it has
-     * a page); past it the page says so instead of waiting. Whole seconds, 1 s to 10 min. Default: 5 s.
+     * The longest one jobs-list statement may run; past it the page says so instead of waiting.
+     * (A filter no index serves does not wait for it: each request searches for about 120 ms and
+     * links to the continuation.) Whole seconds, 1 s to 10 min. Default: 5 s.
      */
     public Builder queryTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "timeout");
@@ -215,6 +222,19 @@ public final class Dashboard {
         throw new IllegalArgumentException("queryTimeout: must be 1 s to 10 min, got " + timeout);
       }
       this.queryTimeout = Duration.ofSeconds(timeout.toSeconds());
+      return this;
+    }
+
+    /**
+     * For tests: the time one request's search of a filter no index serves may take, and the rows
+     * its first slice reads (a budget of 0 reads exactly one slice per request).
+     */
+    Builder search(long budgetMs, int firstSlice) {
+      if (budgetMs < 0 || firstSlice < 1) {
+        throw new IllegalArgumentException("search: budget >= 0 ms and first slice >= 1 row, got " + budgetMs + ", " + firstSlice);
+      }
+      this.searchBudgetMs = budgetMs;
+      this.searchFirstSlice = firstSlice;
       return this;
     }
 

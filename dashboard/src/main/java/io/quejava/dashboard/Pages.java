@@ -76,7 +76,7 @@ final class Pages {
     this.stats = Statistics.create(d.client);
     this.admin = JobAdmin.create(d.client);
     this.schema = d.client.schemaVersion();
-    this.sql = new JobsSql(schema);
+    this.sql = new JobsSql(schema, d.searchBudgetMs, d.searchFirstSlice);
   }
 
   /** What one request carries through the page code. */
@@ -321,16 +321,24 @@ final class Pages {
       m.put("noRows", rows.isEmpty());
       if (page.more()) {
         Map<String, String> p = filterParams(f);
-        p.put("after", page.rows().get(page.rows().size() - 1).cursor().encode());
-        m.put("next", x.path + "?" + Form.encode(p));
+        p.put("after", page.next().encode());
+        m.put(page.partial() ? "continue" : "next", x.path + "?" + Form.encode(p));
+      }
+      if (page.scanned() >= 0) {
+        // A search of a filter no index serves: say what this request read.
+        m.put("searched", num(page.scanned()));
+        m.put("partial", page.partial());
+        m.put("searchedTo", page.partial() ? (!sql.keyOrder(f) ? "job id " + page.next().id()
+            : "queue " + page.next().queue() + ", priority " + page.next().priority() + ", run at " + time(page.next().runAt())
+                + ", job id " + page.next().id()) : null);
+        m.put("budgetMs", d.searchBudgetMs);
       }
       if (cursor != null) {
         m.put("first", x.path + (f.any() ? "?" + Form.encode(filterParams(f)) : ""));
       }
     } catch (SQLException e) {
       if ("57014".equals(e.getSQLState())) {
-        m.put("timeout", "The query was cancelled after " + d.queryTimeout.toSeconds()
-            + " s: a filter on args or error text reads rows until a page is full. Narrow it by queue, class or state.");
+        m.put("timeout", "The query was cancelled after " + d.queryTimeout.toSeconds() + " s. Narrow the filter by queue or state.");
         m.put("rows", List.of());
       } else {
         throw new QueException("listing jobs failed: " + e.getMessage(), e);
@@ -361,6 +369,7 @@ final class Pages {
   private Map<String, Object> row(JobsSql.Row r, Instant now) {
     Map<String, Object> m = new HashMap<>();
     m.put("id", r.id());
+    m.put("keyParam", schema < 4 ? r.cursor().encode() : null); // schema 3 finds a job by its full key
     m.put("queue", r.queue());
     m.put("priority", r.priority());
     m.put("runAt", time(r.runAt()));
@@ -377,7 +386,8 @@ final class Pages {
   private DashboardResponse detail(Exchange x, long id, long started) {
     Map<String, Object> m = x.model("Job " + id, "jobs");
     try (Connection c = ds.getConnection()) {
-      Optional<JobsSql.Detail> found = sql.find(c, id);
+      String key = x.query.get("key");
+      Optional<JobsSql.Detail> found = sql.find(c, id, key.isEmpty() ? null : JobsSql.Cursor.decode(key, "key"));
       if (found.isEmpty()) {
         m.put("id", id);
         return page(m, "nojob", 404, started);
@@ -433,8 +443,25 @@ final class Pages {
     }
     DeadLetters dl = DeadLetters.create(d.client);
     String type = x.query.get("type");
+    // The counts and the list each read every dead job (on 4 to 7 a scan of que_jobs: no index
+    // serves expired_at), so they run at once, each on a connection of its own.
+    java.util.concurrent.CompletableFuture<Map<String, Long>> counts =
+        java.util.concurrent.CompletableFuture.supplyAsync(dl::countByErrorType);
+    List<DeadJob> latest;
+    try {
+      latest = deadOfType(dl, type, 100);
+    } catch (RuntimeException e) {
+      counts.handle((v, t) -> null).join(); // never left running after the page
+      throw e;
+    }
+    Map<String, Long> byType;
+    try {
+      byType = counts.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
     List<Map<String, Object>> groups = new ArrayList<>();
-    for (Map.Entry<String, Long> e : dl.countByErrorType().entrySet()) {
+    for (Map.Entry<String, Long> e : byType.entrySet()) {
       groups.add(Map.of("type", e.getKey(), "label", e.getKey().isEmpty() ? "(no error text)" : e.getKey(),
           "count", num(e.getValue()), "typeKey", typeKey(e.getKey()),
           "typeParam", Form.encode(Map.of("type", typeKey(e.getKey()))), "selected", typeKey(e.getKey()).equals(type)));
@@ -443,7 +470,7 @@ final class Pages {
     m.put("noGroups", groups.isEmpty());
     m.put("type", type);
     List<Map<String, Object>> jobs = new ArrayList<>();
-    for (DeadJob j : deadOfType(dl, type, 100)) {
+    for (DeadJob j : latest) {
       Map<String, Object> r = new HashMap<>();
       r.put("id", j.id());
       r.put("queue", j.queue());

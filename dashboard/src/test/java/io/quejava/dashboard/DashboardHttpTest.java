@@ -213,6 +213,68 @@ class DashboardHttpTest extends DashboardTestBase {
   }
 
   @Test
+  void aPartialSearchSaysSoAndItsContinuationsFindEveryMatch() throws Exception {
+    String array = schemaVersion() >= 4 ? "jsonb_build_array" : "json_build_array";
+    String jsv = schemaVersion() >= 6 ? ", job_schema_version" : "";
+    String jsvValue = schemaVersion() >= 6 ? ", 2" : "";
+    // 3,000 jobs; every 97th is a Mail job (30 of them), spread through the key order.
+    sql.exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args" + jsv + ")"
+        + " SELECT 'q' || (g % 3), 100, now() + g * interval '1 ms', CASE WHEN g % 97 = 0 THEN 'Mail' ELSE 'Work' END, "
+        + array + "(g)" + jsvValue + " FROM generate_series(1, 3000) g");
+    // Each request reads one slice of 250 rows: a page of 5 is never full before the budget ends.
+    Dashboard dashboard = Dashboard.builder(client).pageSize(5).search(0, 250).build();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    int found = 0;
+    int partial = 0;
+    String path = "/jobs?class=Mail";
+    int requests = 0;
+    while (path != null) {
+      assertTrue(++requests < 100, "ends");
+      String body = dashboard.handle(get(path)).bodyText();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("class=\"job\">(\\d+)</a>").matcher(body);
+      while (m.find()) {
+        seen.add(m.group(1));
+        found++;
+      }
+      java.util.regex.Matcher next = java.util.regex.Pattern.compile("href=\"([^\"]*)\" id=\"(next|continue)\"").matcher(body);
+      if (body.contains("Partial result.")) {
+        partial++;
+        assertTrue(body.contains("this one searched 250 rows, up to"), body);
+        assertTrue(next.find() && next.group(2).equals("continue"), "a partial page links to its continuation: " + body);
+        next.reset();
+      }
+      path = next.find() ? next.group(1).replace("&amp;", "&").replace("&#x3D;", "=") : null;
+    }
+    assertEquals(30, seen.size(), seen.toString());
+    assertEquals(30, found, "no job twice");
+    assertTrue(partial >= 10, partial + " partial pages");
+    // A bulk action over the same filter is complete: its confirm page counts all 30.
+    DashboardResponse first = dashboard.handle(get("/jobs?class=Mail"));
+    DashboardResponse confirm = dashboard.handle(post("/jobs/bulk", cookie(first), "_csrf=" + token(first) + "&action=delete&class=Mail"));
+    assertTrue(confirm.bodyText().contains("<h1>Confirm: delete 30 jobs</h1>"), confirm.bodyText());
+  }
+
+  @Test
+  void aJobPageFindsItsJobByTheKeyOfTheListsLinkAndByItsIdAlone() throws Exception {
+    long id = client.enqueue(NewJob.of("KeyedJob", 1).queue("keys")).id();
+    Dashboard dashboard = Dashboard.builder(client).build();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("href=\"([^\"]*)\" class=\"job\">" + id + "<")
+        .matcher(dashboard.handle(get("/jobs")).bodyText());
+    assertTrue(m.find());
+    String link = m.group(1).replace("&amp;", "&").replace("&#x3D;", "=");
+    assertEquals(schemaVersion() == 3, link.contains("?key="), link);
+    assertTrue(dashboard.handle(get(link)).bodyText().contains("KeyedJob"));
+    // The job's key moves (as a retry moves run_at): the stale link still finds it, by id.
+    sql.exec("UPDATE que_jobs SET run_at = run_at - interval '1 hour' WHERE " + idColumn() + " = ?", id);
+    DashboardResponse moved = dashboard.handle(get(link));
+    assertEquals(200, moved.status());
+    assertTrue(moved.bodyText().contains("KeyedJob"), moved.bodyText());
+    DashboardResponse bad = dashboard.handle(get("/jobs/" + id + "?key=%21%21"));
+    assertEquals(400, bad.status());
+    assertTrue(bad.bodyText().contains("key: not a job key"), bad.bodyText());
+  }
+
+  @Test
   void aHungJobIsFlaggedAndItsHolderNamed() throws Exception {
     io.quejava.ext.heartbeat.Heartbeats.install(ds);
     long id = client.enqueue(NewJob.of("Reports::Monthly", 2026).queue("reports")).id();
