@@ -67,6 +67,7 @@ final class Locker {
         } else {
           current = dialect.recheckAll(session, rows);
         }
+        session.markAlive();
         List<LockedJob> locked = new ArrayList<>(rows.size());
         List<Long> lostIds = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
@@ -135,6 +136,20 @@ final class Locker {
         s.close();
       }
     }
+  }
+
+  /**
+   * Batched completion: deletes these jobs, which this session holds, in one autocommit statement;
+   * answers by position whether each row was deleted (false: changed under its lock, rule R7).
+   */
+  boolean[] deleteAll(Session session, List<LockedJob> jobs) throws SQLException {
+    List<JobRow> rows = new ArrayList<>(jobs.size());
+    for (LockedJob j : jobs) {
+      rows.add(j.job().row());
+    }
+    boolean[] deleted = dialect.deleteAll(session, rows);
+    session.markAlive();
+    return deleted;
   }
 
   /** Unlocks these jobs on the session in one statement; returns how many locks were held. */

@@ -4,6 +4,7 @@ import io.quejava.internal.Args;
 import io.quejava.internal.Session;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -76,8 +77,16 @@ public final class Worker {
         ? (Integer) config.maxRetryCount().orElse(WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
         : null;
     this.pipeline = new JobPipeline(this, client, workMap, config, maxRetryCount);
-    this.prefetch = new Prefetch(config.prefetch());
+    this.completionBatch = config.batchedCompletionMaxJobs().orElse(0);
+    this.completionDelayNanos = config.batchedCompletionMaxDelay().map(Duration::toNanos).orElse(0L);
+    // With batched completion a walk's batch is also the completion batch: the walk takes up to maxJobs.
+    this.prefetch = new Prefetch(Math.max(config.prefetch(), completionBatch));
   }
+
+  /** Batched completion: the most succeeded jobs per delete, 0 when off (see WorkerConfig). */
+  private final int completionBatch;
+  /** Batched completion: the longest a succeeded job waits, and the oldest liveness proof a job may start on. */
+  private final long completionDelayNanos;
 
   /** The queues this worker polls, in the order it tries them. */
   public List<String> queues() {
@@ -217,6 +226,8 @@ public final class Worker {
         sib.wakeAnother(this);
       }
       long walked = System.nanoTime();
+      // Batched completion: succeeded jobs, still locked, waiting for their delete (null when off).
+      List<JobPipeline.Deferred> pending = completionBatch > 0 ? new ArrayList<>() : null;
       int done = 0;
       boolean skippedRunning = false;
       boolean allFast = true;
@@ -230,14 +241,18 @@ public final class Worker {
           if (stopping || s.isAborted() || (done > 0 && prefetch.holdExpired(walked))) {
             break;
           }
-          if (i + 1 < end && !prefetch.mayHoldOthersBehind(locked.job().jobClass())) {
+          boolean knownFast = prefetch.mayHoldOthersBehind(locked.job().jobClass());
+          if (i + 1 < end && !knownFast) {
             // This job may be slow: free the jobs locked behind it now, so other workers can take
             // them instead of waiting for it. Their rows were never touched.
             client.locker().releaseUnrun(s, queue, batch.subList(i + 1, end));
             end = i + 1;
           }
+          if (pending != null && !beforeStart(s, queue, pending, knownFast)) {
+            break; // the session failed: this job does not start (its lock is gone with it)
+          }
           long start = System.nanoTime();
-          if (!pipeline.perform(locked, s)) {
+          if (!pipeline.perform(locked, s, pending)) {
             skippedRunning = true;
             continue;
           }
@@ -251,6 +266,9 @@ public final class Worker {
         s.abort();
         throw new QueException("worker on queue '" + queue + "': releasing prefetched jobs failed: " + e.getMessage(), e);
       } finally {
+        if (pending != null) {
+          flush(s, queue, pending); // before the unlock: every unlock follows its job's committed delete
+        }
         client.locker().unlockBatch(s, queue, batch, end);
         if (s.isAborted()) {
           dropSession();
@@ -267,6 +285,63 @@ public final class Worker {
     }
   }
 
+  /**
+   * Batched completion, before a job starts: flushes the waiting deletes when {@code maxJobs} wait,
+   * when the oldest has waited maxDelay, when the job may be slow (its class not yet seen fast
+   * here), or when the session's last successful statement is older than maxDelay; with nothing to
+   * flush and a stale proof, runs {@code SELECT 1}. So a job starts only on a session proven alive
+   * within maxDelay. Returns false when the session failed (the job must not start).
+   */
+  private boolean beforeStart(Session s, String queue, List<JobPipeline.Deferred> pending, boolean knownFast) {
+    boolean stale = s.nanosSinceAlive() > completionDelayNanos;
+    if (!pending.isEmpty() && (stale || !knownFast || pending.size() >= completionBatch
+        || System.nanoTime() - pending.get(0).handlerEndedNanos() >= completionDelayNanos)) {
+      flush(s, queue, pending);
+    } else if (stale && !s.isAborted()) {
+      try {
+        s.ping();
+      } catch (SQLException e) {
+        log.warn("worker on queue '{}': the liveness check before a job failed ({}); its batch is left to the server",
+            queue, e.getMessage());
+        s.abort();
+      }
+    }
+    return !s.isAborted();
+  }
+
+  /**
+   * Batched completion: deletes the waiting jobs in one autocommit statement on the session that
+   * holds their locks and reports each (deleted, changed under its lock, or not committed). The
+   * caller unlocks them afterwards. A failure aborts the session, which drops their locks: they
+   * run again (the documented re-run window).
+   */
+  private void flush(Session s, String queue, List<JobPipeline.Deferred> pending) {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<JobPipeline.Deferred> jobs = new ArrayList<>(pending);
+    pending.clear();
+    boolean[] deleted = null;
+    Throwable error = null;
+    if (s.isAborted()) {
+      error = new QueException("the worker's connection closed before the batched delete");
+    } else {
+      try {
+        if (s.resetTransaction()) {
+          log.warn("worker on queue '{}': a transaction was open before the batched delete; rolled back", queue);
+        }
+        deleted = client.locker().deleteAll(s, jobs.stream().map(JobPipeline.Deferred::locked).toList());
+      } catch (SQLException | RuntimeException e) {
+        log.warn("worker on queue '{}': the batched delete of {} jobs failed ({}); closing the connection, the jobs run again",
+            queue, jobs.size(), e.getMessage());
+        s.abort();
+        error = e;
+      }
+    }
+    for (int i = 0; i < jobs.size(); i++) {
+      pipeline.completed(jobs.get(i), deleted != null && deleted[i], deleted == null ? error : null);
+    }
+  }
 
   /**
    * Works jobs until {@link #shutdown()}: at once again after a job, after the wake interval (or a

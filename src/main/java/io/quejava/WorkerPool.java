@@ -371,6 +371,17 @@ public final class WorkerPool {
       return this;
     }
 
+    /**
+     * Opt-in: each worker deletes its succeeded jobs {@code maxJobs} at a time in one statement and
+     * one commit, then unlocks them; a crash may then run again at most {@code maxJobs} succeeded
+     * jobs per worker. Off by default. See {@link WorkerConfig.Builder#batchedCompletion} for how,
+     * the liveness rule, the events and the re-run window.
+     */
+    public Builder batchedCompletion(int maxJobs, Duration maxDelay) {
+      config.batchedCompletion(maxJobs, maxDelay);
+      return this;
+    }
+
     /** Adds a listener that hears every attempt of every worker (see {@link JobListener}). Default: none. */
     public Builder listener(JobListener listener) {
       config.listener(listener);

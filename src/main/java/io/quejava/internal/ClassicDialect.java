@@ -62,6 +62,12 @@ public final class ClassicDialect implements Dialect {
       "SELECT k.n FROM que_jobs AS j JOIN " + KEYS + "\n"
           + "  ON j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
 
+  /** The batched delete: each row by its exact 4-column key; returns the positions deleted. */
+  private static final String DELETE_ALL =
+      "DELETE FROM que_jobs AS j USING " + KEYS + "\n"
+          + "WHERE j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id\n"
+          + "RETURNING k.n";
+
   private static final String KEY = "queue = ? AND priority = ? AND run_at = ? AND job_id = ?";
 
   private static final String RECHECK = "SELECT 1 FROM que_jobs WHERE " + KEY;
@@ -235,6 +241,25 @@ public final class ClassicDialect implements Dialect {
     PreparedStatement ps = s.prepare(DELETE);
     bindKey(ps, 1, job);
     return ps.executeUpdate();
+  }
+
+  @Override
+  public boolean[] deleteAll(Session s, List<JobRow> jobs) throws SQLException {
+    PreparedStatement ps = s.prepare(DELETE_ALL);
+    Array[] arrays = bindKeys(s.connection(), ps, jobs);
+    try {
+      boolean[] deleted = new boolean[jobs.size()];
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          deleted[(int) rs.getLong(1) - 1] = true;
+        }
+      }
+      return deleted;
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
   }
 
   @Override

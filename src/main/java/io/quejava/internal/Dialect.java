@@ -53,6 +53,13 @@ public interface Dialect {
   int delete(Session s, JobRow job) throws SQLException;
 
   /**
+   * Deletes these jobs (each by the key it was read with) in one statement, in autocommit, for
+   * batched completion; answers, by position in {@code jobs}, whether each row was deleted (false:
+   * it changed under its lock, rule R7).
+   */
+  boolean[] deleteAll(Session s, List<JobRow> jobs) throws SQLException;
+
+  /**
    * error_count + 1, run_at = now() + delay, and the error text (null texts leave schema 3's
    * last_error as it was and clear schema 4+'s columns, as Que's retry_in does); by the key it was
    * read with. Returns the row count.

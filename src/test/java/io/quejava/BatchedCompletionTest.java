@@ -1,0 +1,193 @@
+package io.quejava;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.quejava.testing.Await;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Batched completion ({@link WorkerPool.Builder#batchedCompletion}) on schema 3; the subclass runs
+ * every test on schema 7. Checked against the real table and pg_locks: succeeded jobs wait, still
+ * locked, for one delete; the SUCCEEDED event follows that commit while the lock is still held (the
+ * unlock comes after); a row changed under its lock is reported CHANGED; failures and jobs that
+ * resolve themselves keep their own path.
+ */
+class BatchedCompletionTest extends PgTest {
+
+  /** What a listener saw when an attempt ended: the row's presence and the worker's lock on it. */
+  private record Seen(long jobId, JobOutcome outcome, boolean rowPresent, long lockHeldByWorker) {}
+
+  private boolean rowPresent(long id) throws SQLException {
+    return count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ?", id) > 0;
+  }
+
+  @Test
+  void succeededJobsWaitLockedForOneDeleteAndTheirEventsFollowTheCommitBeforeTheUnlock() throws Exception {
+    int n = 60;
+    List<Job> jobs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      jobs.add(client.enqueue(NewJob.of("Fast", i)));
+    }
+    Map<Long, Integer> pidOf = new ConcurrentHashMap<>();
+    AtomicInteger maxWaiting = new AtomicInteger();
+    Set<Long> succeeded = ConcurrentHashMap.newKeySet();
+    List<Seen> seen = new CopyOnWriteArrayList<>();
+    WorkMap map = WorkMap.of("Fast", job -> {
+      pidOf.put(job.id(), job.context().backendPid());
+      // Jobs that already succeeded here but whose rows are still in the table: waiting for the batch.
+      int waiting = 0;
+      try (Connection c = ds.getConnection();
+          PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)")) {
+        ps.setArray(1, c.createArrayOf("bigint", succeeded.toArray(new Long[0])));
+        try (var rs = ps.executeQuery()) {
+          rs.next();
+          waiting = rs.getInt(1);
+        }
+      }
+      maxWaiting.accumulateAndGet(waiting, Math::max);
+      succeeded.add(job.id());
+    });
+    JobListener listener = new JobListener() {
+      @Override
+      public void jobEnded(JobEvent e) {
+        try {
+          seen.add(new Seen(e.jobId(), e.outcome(), rowPresent(e.jobId()), locksHeldBy(pidOf.get(e.jobId()), e.jobId())));
+        } catch (SQLException ex) {
+          throw new IllegalStateException(ex);
+        }
+      }
+    };
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).queue(defaultQueue())
+        .batchedCompletion(10, Duration.ofSeconds(5)).listener(listener).build();
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(30), "every job's event", () -> seen.size() == n);
+    } finally {
+      assertTrue(pool.shutdown(Duration.ofSeconds(10)));
+    }
+    assertEquals(0, jobCount(), "every job deleted");
+    for (Seen s : seen) {
+      assertEquals(JobOutcome.SUCCEEDED, s.outcome(), "job " + s.jobId());
+      assertFalse(s.rowPresent(), "job " + s.jobId() + ": SUCCEEDED is heard after its delete committed");
+      assertEquals(1, s.lockHeldByWorker(), "job " + s.jobId() + ": and before its unlock");
+    }
+    assertTrue(maxWaiting.get() >= 1, "succeeded jobs waited for a batched delete (saw " + maxWaiting.get() + ")");
+    assertTrue(maxWaiting.get() <= 9, "at most maxJobs - 1 wait while a job runs (saw " + maxWaiting.get() + ")");
+    assertEquals(0, advisoryLocksOn(jobs.stream().map(Job::id).toList()), "every lock released");
+    assertEquals(n, pool.jobsWorked());
+  }
+
+  @Test
+  void aRowDeletedUnderItsLockIsReportedChanged() throws Exception {
+    Job victim = client.enqueue(NewJob.of("Vanish"));
+    List<JobEvent> events = new CopyOnWriteArrayList<>();
+    WorkMap map = WorkMap.of("Vanish", job -> {
+      // Someone (an admin ignoring R10) deletes the row while the job runs: the batched delete misses.
+      try (Connection c = ds.getConnection();
+          PreparedStatement ps = c.prepareStatement("DELETE FROM que_jobs WHERE " + idColumn() + " = ?")) {
+        ps.setLong(1, job.id());
+        ps.executeUpdate();
+      }
+    });
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).queue(defaultQueue())
+        .batchedCompletion(10, Duration.ofSeconds(5)).listener(new JobListener() {
+          @Override
+          public void jobEnded(JobEvent e) {
+            events.add(e);
+          }
+        }).build();
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(30), "the job's event", () -> !events.isEmpty());
+    } finally {
+      assertTrue(pool.shutdown(Duration.ofSeconds(10)));
+    }
+    assertEquals(victim.id(), events.get(0).jobId());
+    assertEquals(JobOutcome.CHANGED, events.get(0).outcome());
+    assertEquals(0, advisoryLocksOn(List.of(victim.id())));
+  }
+
+  @Test
+  void failuresAndJobsThatResolveThemselvesKeepTheirOwnPath() throws Exception {
+    exec("CREATE TABLE IF NOT EXISTS side_effects (job_id bigint)");
+    exec("TRUNCATE side_effects");
+    List<Long> ok = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      ok.add(client.enqueue(NewJob.of("Ok", i)).id());
+    }
+    Job bad = client.enqueue(NewJob.of("Bad"));
+    Job own = client.enqueue(NewJob.of("Own"));
+    List<JobEvent> events = new CopyOnWriteArrayList<>();
+    WorkMap map = WorkMap.builder()
+        .put("Ok", job -> {})
+        .put("Bad", job -> {
+          throw new IllegalStateException("boom");
+        })
+        .put("Own", job -> {
+          // Que 0.x's destroy-in-transaction: the business write and the delete commit together.
+          Connection c = job.connection();
+          c.setAutoCommit(false);
+          try (PreparedStatement ps = c.prepareStatement("INSERT INTO side_effects VALUES (?)")) {
+            ps.setLong(1, job.id());
+            ps.executeUpdate();
+          }
+          job.delete();
+          c.commit();
+          c.setAutoCommit(true);
+        })
+        .build();
+    WorkerPool pool = WorkerPool.builder(client, map).workers(2).queue(defaultQueue())
+        .batchedCompletion(5, Duration.ofSeconds(5)).listener(new JobListener() {
+          @Override
+          public void jobEnded(JobEvent e) {
+            events.add(e);
+          }
+        }).build();
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(30), "every job's event", () -> events.size() == 14);
+    } finally {
+      assertTrue(pool.shutdown(Duration.ofSeconds(10)));
+    }
+    for (JobEvent e : events) {
+      JobOutcome expected = e.jobId() == bad.id() ? JobOutcome.FAILED : JobOutcome.SUCCEEDED;
+      assertEquals(expected, e.outcome(), e.jobClass() + " " + e.jobId());
+    }
+    assertEquals(1, jobCount(), "only the failed job is left");
+    assertEquals(1L, count("SELECT error_count FROM que_jobs WHERE " + idColumn() + " = ?", bad.id()));
+    assertEquals(1L, count("SELECT count(*) FROM side_effects WHERE job_id = ?", own.id()));
+    List<Long> all = new ArrayList<>(ok);
+    all.add(bad.id());
+    all.add(own.id());
+    assertEquals(0, advisoryLocksOn(all));
+  }
+
+  @Test
+  void workerConfigRefusesBadValues() {
+    var b = WorkerConfig.custom();
+    assertThrows(IllegalArgumentException.class, () -> b.batchedCompletion(0, Duration.ofMillis(10)));
+    assertThrows(IllegalArgumentException.class, () -> b.batchedCompletion(1001, Duration.ofMillis(10)));
+    assertThrows(IllegalArgumentException.class, () -> b.batchedCompletion(10, Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> b.batchedCompletion(10, Duration.ofSeconds(11)));
+    assertThrows(IllegalArgumentException.class, () -> b.batchedCompletion(10, null));
+    WorkerConfig c = b.batchedCompletion(50, Duration.ofMillis(20)).build();
+    assertEquals(50, c.batchedCompletionMaxJobs().getAsInt());
+    assertEquals(Duration.ofMillis(20), c.batchedCompletionMaxDelay().orElseThrow());
+    assertTrue(WorkerConfig.ofDefaults().batchedCompletionMaxJobs().isEmpty(), "off by default");
+    assertEquals(50, WorkerConfig.from(c).build().batchedCompletionMaxJobs().getAsInt());
+  }
+}
