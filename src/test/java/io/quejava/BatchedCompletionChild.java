@@ -9,7 +9,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 /**
  * The worker process {@link BatchedCompletionTest} kills with SIGKILL: a pool of two workers with
  * batched completion (10 jobs, 10 s) whose handler records each run in {@code job_runs} (autocommit,
- * on its own connection, like any side effect) and, for the job named by {@code QUE_CHILD_HANG_ID},
+ * on the job's connection: committed at once, like any side effect) and, for the job named by {@code QUE_CHILD_HANG_ID},
  * then blocks until the process dies, so the jobs that succeeded before it in its worker's batch
  * are still waiting for their delete when the kill comes.
  */
@@ -26,8 +26,9 @@ public final class BatchedCompletionChild {
     Client client = Client.create(ds);
     CountDownLatch never = new CountDownLatch(1);
     WorkMap map = WorkMap.of("Rec", job -> {
-      try (Connection c = ds.getConnection();
-          PreparedStatement ps = c.prepareStatement("INSERT INTO job_runs (job_id) VALUES (?)")) {
+      // On the job's own connection in autocommit: committed at once, as a side effect is.
+      Connection c = job.connection();
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO job_runs (job_id) VALUES (?)")) {
         ps.setLong(1, job.id());
         ps.executeUpdate();
       }
