@@ -79,13 +79,22 @@ public final class Worker {
     this.pipeline = new JobPipeline(this, client, workMap, config, maxRetryCount);
     this.completionBatch = config.batchedCompletionMaxJobs().orElse(0);
     this.completionDelayNanos = config.batchedCompletionMaxDelay().map(Duration::toNanos).orElse(0L);
+    this.livenessNanos = Math.min(LIVENESS_BOUND.toNanos(), completionDelayNanos);
     // With batched completion a walk's batch is also the completion batch: the walk takes up to maxJobs.
     this.prefetch = new Prefetch(Math.max(config.prefetch(), completionBatch));
   }
 
+  /**
+   * Batched completion: a job starts only when a statement succeeded on its lock-holding session at
+   * most this long before (or maxDelay, if shorter); otherwise a {@code SELECT 1} proves it first.
+   */
+  static final Duration LIVENESS_BOUND = Duration.ofMillis(2);
+  /** Batched completion: min(LIVENESS_BOUND, maxDelay) in nanoseconds. */
+  private final long livenessNanos;
+
   /** Batched completion: the most succeeded jobs per delete, 0 when off (see WorkerConfig). */
   private final int completionBatch;
-  /** Batched completion: the longest a succeeded job waits, and the oldest liveness proof a job may start on. */
+  /** Batched completion: the longest a succeeded job waits for its delete (checked before each job starts). */
   private final long completionDelayNanos;
 
   /** The queues this worker polls, in the order it tries them. */
@@ -287,17 +296,17 @@ public final class Worker {
 
   /**
    * Batched completion, before a job starts: flushes the waiting deletes when {@code maxJobs} wait,
-   * when the oldest has waited maxDelay, when the job may be slow (its class not yet seen fast
-   * here), or when the session's last successful statement is older than maxDelay; with nothing to
-   * flush and a stale proof, runs {@code SELECT 1}. So a job starts only on a session proven alive
-   * within maxDelay. Returns false when the session failed (the job must not start).
+   * when the oldest has waited maxDelay, or when the job may be slow (its class not yet seen fast
+   * here); otherwise, when the session's last successful statement is older than
+   * {@link #LIVENESS_BOUND} (or maxDelay, if shorter), runs {@code SELECT 1} (a round trip, no
+   * commit). So a job starts only on a session proven alive that recently. Returns false when the
+   * session failed (the job must not start).
    */
   private boolean beforeStart(Session s, String queue, List<JobPipeline.Deferred> pending, boolean knownFast) {
-    boolean stale = s.nanosSinceAlive() > completionDelayNanos;
-    if (!pending.isEmpty() && (stale || !knownFast || pending.size() >= completionBatch
+    if (!pending.isEmpty() && (!knownFast || pending.size() >= completionBatch
         || System.nanoTime() - pending.get(0).handlerEndedNanos() >= completionDelayNanos)) {
       flush(s, queue, pending);
-    } else if (stale && !s.isAborted()) {
+    } else if (s.nanosSinceAlive() > livenessNanos && !s.isAborted()) {
       try {
         s.ping();
       } catch (SQLException e) {

@@ -117,8 +117,7 @@ public final class WorkerConfig {
   }
 
   /**
-   * How long a succeeded job may wait for its batched delete, and how old the last proof that the
-   * worker's session is alive may be when a job starts (see {@link Builder#batchedCompletion});
+   * How long a succeeded job may wait for its batched delete (see {@link Builder#batchedCompletion});
    * empty when batched completion is off.
    */
   public java.util.Optional<Duration> batchedCompletionMaxDelay() {
@@ -165,10 +164,11 @@ public final class WorkerConfig {
      * starts a job of a class not yet seen to run fast (under 20 ms), at the end of each walk's
      * batch, and at shutdown.
      *
-     * <p>A job starts only when a statement on its lock-holding connection succeeded at most
-     * {@code maxDelay} before (the walk, the previous job's outcome, or the flush); otherwise the
-     * worker flushes the waiting jobs first, or, with none waiting, runs a one-row {@code SELECT 1},
-     * so no job starts on a connection (and so a lock) not proven alive just before.
+     * <p>A job starts only when a statement on its lock-holding connection succeeded at most 2 ms
+     * (or {@code maxDelay}, if shorter) before: the walk, the previous job's outcome, a flush, or
+     * else a one-row {@code SELECT 1} the worker sends first (a round trip, no commit). So no job
+     * starts on a connection, and so a lock, not proven alive just before, as without this option,
+     * where the previous job's outcome statement is that proof.
      *
      * <p>What changes. Failures, retries, expiries, cancels and every job a handler resolves itself
      * (for example {@link LockedJob#delete()} inside its own transaction on
@@ -186,7 +186,8 @@ public final class WorkerConfig {
      * delete themselves in their own transaction are unaffected.
      *
      * @param maxJobs the most succeeded jobs deleted by one statement, 1 to 1000
-     * @param maxDelay the longest a succeeded job waits for its delete, 1 ms to 10 s
+     * @param maxDelay the longest a succeeded job waits for its delete (checked before each job
+     *     starts), 1 ms to 10 s
      */
     public Builder batchedCompletion(int maxJobs, Duration maxDelay) {
       if (maxJobs < 1 || maxJobs > 1000) {

@@ -48,6 +48,14 @@ final class WorkBench {
             Pgbench.BATCH_SCRIPT);
         ctx.report.row(what, "jobs/s", java, go, floor);
         ctx.report.row(what + ", floor = que-java's batch SQL in pgbench", "jobs/s", java, Cell.NONE, batchFloor);
+        Cell batched = java(ctx, refill, workers, jobs, null, "work, " + what + ": que-java, batched completion",
+            b -> b.batchedCompletion(BATCHED_JOBS, BATCHED_DELAY));
+        Cell batchedFloor = floor(ctx, refill, workers, 0, "true",
+            "work, " + what + ": pgbench, que-java's batched-completion SQL", Pgbench.batchedCompletionScript(BATCHED_JOBS));
+        ctx.report.row(what + ", batchedCompletion(" + BATCHED_JOBS + ", " + BATCHED_DELAY.toMillis() + " ms); que-go as above",
+            "jobs/s", batched, go, Cell.NONE);
+        ctx.report.row(what + ", batchedCompletion; floor = its batched SQL in pgbench", "jobs/s", batched, Cell.NONE,
+            batchedFloor);
         if (SCHEMA_7_WORKERS.contains(workers)) {
           if (s7 == null) {
             s7 = new Schema7(ctx);
@@ -135,13 +143,25 @@ final class WorkBench {
     }
   }
 
+  /** Batched completion in the work scenario: the most jobs per delete (and per walk). */
+  static final int BATCHED_JOBS = 32;
+  /** Batched completion in the work scenario: the longest a succeeded job waits for its delete. */
+  static final Duration BATCHED_DELAY = Duration.ofMillis(50);
+
   /** que-java: a WorkerPool until {@code jobs} jobs of {@code countedClass} (null: any) have run, or the cap. */
   static Cell java(Ctx ctx, Runnable setUp, int workers, long jobs, String countedClass, String label) throws Exception {
+    return java(ctx, setUp, workers, jobs, countedClass, label, b -> b);
+  }
+
+  /** The same, with the pool's settings changed by {@code tune}. */
+  static Cell java(Ctx ctx, Runnable setUp, int workers, long jobs, String countedClass, String label,
+      java.util.function.UnaryOperator<WorkerPool.Builder> tune) throws Exception {
     Bench.progress(label);
     setUp.run();
     var before = ctx.profile.begin();
     JavaDrain drain = new JavaDrain(jobs, countedClass);
-    WorkerPool pool = drain.start(ctx.client, workers, DRAIN_WAKE);
+    WorkerPool pool = tune.apply(drain.builder(ctx.client, workers, DRAIN_WAKE)).build();
+    pool.start();
     JavaDrain.Drained d = drain.await(pool, ctx.options.cap(), false);
     ctx.profile.end(label, before);
     if (d.complete()) {
