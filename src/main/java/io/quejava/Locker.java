@@ -50,10 +50,21 @@ final class Locker {
    */
   List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
       Integer maxRetryCount, boolean ownsSession) {
+    return lockBatch(session, queue, max, retryPolicy, maxRetryCount, ownsSession, () -> NO_IDS);
+  }
+
+  private static final long[] NO_IDS = new long[0];
+
+  /**
+   * The same, the walk passing over the ids {@code skip} gives (read before each walk): jobs that
+   * other sessions of this process hold now. Only a hint: the lock call decides every row tried.
+   */
+  List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
+      Integer maxRetryCount, boolean ownsSession, java.util.function.Supplier<long[]> skip) {
     try {
       session.resetTransaction();
       for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
-        List<JobRow> rows = dialect.lockBatch(session, queue, max);
+        List<JobRow> rows = dialect.lockBatch(session, queue, max, skip.get());
         if (rows.isEmpty()) {
           return List.of();
         }

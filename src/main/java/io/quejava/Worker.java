@@ -24,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #workOne()} locks and works exactly one job. {@link #work()} loops on the calling thread
  * until {@link #shutdown()} and locks jobs in small batches (see {@link WorkerConfig.Builder#prefetch}):
  * one walk locks several ready jobs, one statement re-checks them, the worker runs them one after
- * another, deletes the succeeded ones together and then unlocks them all; every outcome has
- * committed before the unlock. A {@link WorkerPool} runs several workers on threads of its own.
+ * another, writing each outcome before the next starts (or, with
+ * {@link WorkerConfig.Builder#batchedCompletion}, deleting the succeeded ones together in one
+ * statement), and then unlocks them all; every outcome has committed before the unlock. A
+ * {@link WorkerPool} runs several workers on threads of its own.
  */
 public final class Worker {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -216,9 +218,14 @@ public final class Worker {
       }
       Session s = session();
       List<LockedJob> batch;
+      Siblings sib = siblings;
+      java.util.Set<Long> held = sib == null ? null : sib.held();
       try {
         walks.incrementAndGet();
-        batch = client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false);
+        batch = held == null
+            ? client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false)
+            : client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false,
+                () -> held.stream().mapToLong(Long::longValue).toArray());
       } catch (RuntimeException e) {
         prefetch.reset();
         dropSession();
@@ -227,7 +234,6 @@ public final class Worker {
       if (batch.isEmpty()) {
         return 0;
       }
-      Siblings sib = siblings;
       if (wokeFromIdle && sib != null) {
         // Work appeared while we slept: there may be more, so a sleeping sibling looks too, now,
         // before our jobs run. Each worker that finds work this way wakes the next.
@@ -241,6 +247,11 @@ public final class Worker {
       boolean skippedRunning = false;
       boolean allFast = true;
       int end = batch.size(); // jobs at end and after were unlocked early, unrun
+      if (held != null) {
+        for (LockedJob j : batch) {
+          held.add(j.job().id()); // removed by forget() after their unlock, in the finally below
+        }
+      }
       try {
         for (int i = 0; i < end; i++) {
           LockedJob locked = batch.get(i);
@@ -255,6 +266,7 @@ public final class Worker {
             // This job may be slow: free the jobs locked behind it now, so other workers can take
             // them instead of waiting for it. Their rows were never touched.
             client.locker().releaseUnrun(s, queue, batch.subList(i + 1, end));
+            forget(held, batch.subList(i + 1, end));
             end = i + 1;
           }
           if (pending != null && !beforeStart(s, queue, pending, knownFast)) {
@@ -279,6 +291,7 @@ public final class Worker {
           flush(s, queue, pending); // before the unlock: every unlock follows its job's committed delete
         }
         client.locker().unlockBatch(s, queue, batch, end);
+        forget(held, batch.subList(0, end));
         if (s.isAborted()) {
           dropSession();
         }
@@ -291,6 +304,15 @@ public final class Worker {
       }
       prefetch.afterBatch(allFast && done == end);
       return done;
+    }
+  }
+
+  /** After their unlock: the pool's walks stop passing over these jobs. */
+  private static void forget(java.util.Set<Long> held, List<LockedJob> jobs) {
+    if (held != null) {
+      for (LockedJob j : jobs) {
+        held.remove(j.job().id());
+      }
     }
   }
 
@@ -583,6 +605,14 @@ public final class Worker {
 
     /** This worker starts ({@code true}) or ends ({@code false}) an idle wait. Must return at once. */
     default void idleChanged(Worker w, boolean idle) {}
+
+    /**
+     * The ids of the jobs the pool's workers hold now (each worker adds its batch after its walk and
+     * removes it after its unlock), which a walk passes over without a lock call; null for none.
+     */
+    default java.util.Set<Long> held() {
+      return null;
+    }
   }
 
   private volatile Siblings siblings;

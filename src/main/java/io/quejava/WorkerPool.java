@@ -81,6 +81,11 @@ public final class WorkerPool {
       }
 
       @Override
+      public java.util.Set<Long> held() {
+        return skipSiblingLocks ? held : null;
+      }
+
+      @Override
       public void wakeAnother(Worker w) {
         for (Worker other : workers) {
           if (other != w && other.isIdle()) {
@@ -92,6 +97,21 @@ public final class WorkerPool {
     };
     workers.forEach(w -> w.siblings(siblings));
   }
+
+  /**
+   * The ids of the jobs this pool's workers hold now: each walk passes over them without a lock call
+   * (a hint, not a lock: the lock call still decides every row a walk tries), so at 8-16 workers a
+   * walk does not step, one lock call at a time, over every row its siblings hold.
+   */
+  private final java.util.Set<Long> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** The held set's size now (test seam: it must be empty when no worker holds a job). */
+  int heldJobs() {
+    return held.size();
+  }
+
+  /** Whether walks pass over the siblings' held jobs (a switch for the benchmark's A/B runs). */
+  static volatile boolean skipSiblingLocks = true;
 
   /** Workers in an idle wait now. */
   private final java.util.concurrent.atomic.AtomicInteger idleWorkers = new java.util.concurrent.atomic.AtomicInteger();

@@ -38,6 +38,13 @@ public interface Dialect {
   List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException;
 
   /**
+   * The same walk, stepping without a lock call over the ids in {@code skip}: jobs other sessions of
+   * this process hold now (a hint that saves the walk a step per such row; the lock call still
+   * decides every row it tries). Empty {@code skip}: exactly {@link #lockBatch(Session, String, int)}.
+   */
+  List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException;
+
+  /**
    * The re-check of a batch in one statement: for each row, by its position in {@code jobs}, whether
    * it is still exactly as locked (by position, not id: schema 3 does not make job_id unique).
    */

@@ -57,6 +57,7 @@ public final class ModernDialect implements Dialect {
   private final String insert;
   private final String insertAll;
   private final String lockWalk;
+  private final String lockWalkSkipping;
   private final String recheckAll;
   private final String deleteAll;
   private final String recheck;
@@ -159,6 +160,10 @@ public final class ModernDialect implements Dialect {
     this.lockWalk = LockWalk.sql("id",
         "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
             + (hasJsv ? " AND c.job_schema_version = ?" : ""),
+        columns);
+    this.lockWalkSkipping = LockWalk.sql("id",
+        "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
+            + (hasJsv ? " AND c.job_schema_version = ?" : "") + " AND NOT c.id = ANY(?::bigint[])",
         columns);
     this.recheckAll = "SELECT k.n FROM que_jobs AS j\n"
         + "JOIN unnest(?::bigint[], ?::int[]) WITH ORDINALITY AS k(id, error_count, n)"
@@ -384,6 +389,35 @@ public final class ModernDialect implements Dialect {
       }
     }
     return rows;
+  }
+
+  @Override
+  public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
+    if (skip.length == 0) {
+      return lockBatch(s, queue, max);
+    }
+    PreparedStatement ps = s.prepare(lockWalkSkipping);
+    Array a = s.connection().createArrayOf("int8", LockWalk.boxed(skip));
+    try {
+      int i = 1;
+      for (int step = 0; step < 2; step++) {
+        ps.setString(i++, queue);
+        if (jobSchemaVersion != null) {
+          ps.setInt(i++, jobSchemaVersion);
+        }
+        ps.setArray(i++, a);
+      }
+      ps.setInt(i, max);
+      List<JobRow> rows = new ArrayList<>(max);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(read(rs));
+        }
+      }
+      return rows;
+    } finally {
+      a.free();
+    }
   }
 
   @Override

@@ -33,6 +33,15 @@ final class WorkBench {
   static final List<Integer> SCHEMA_7_WORKERS = List.of(1, 8);
 
   static void run(Ctx ctx) throws Exception {
+    String ab = System.getProperty("que.bench.prefetchAB");
+    if (ab != null) {
+      prefetchAB(ctx, ab);
+      return;
+    }
+    if (System.getProperty("que.bench.skipAB") != null) {
+      skipAB(ctx, System.getProperty("que.bench.skipAB"));
+      return;
+    }
     int jobs = ctx.options.workJobs();
     ctx.report.section(String.format("2. Work: drain %,d queued no-op jobs (each run stops when empty or at %d s)",
         jobs, ctx.options.cap().toSeconds()));
@@ -76,6 +85,71 @@ final class WorkBench {
         s7.close();
       }
     }
+  }
+
+  /**
+   * Experiment (system property {@code que.bench.prefetchAB=8,4,2}): que-java's default mode at each
+   * worker count with these prefetch values, in three interleaved rounds; one row per value with
+   * the median, the first value in the floor column.
+   */
+  private static void prefetchAB(Ctx ctx, String values) throws Exception {
+    int jobs = ctx.options.workJobs();
+    List<Integer> prefetches = java.util.Arrays.stream(values.split(",")).map(String::trim).map(Integer::valueOf).toList();
+    ctx.report.section("2x. Work, prefetch A/B (3 interleaved rounds, median)");
+    for (int workers : ctx.options.workCounts()) {
+      java.util.Map<Integer, List<Double>> rates = new java.util.LinkedHashMap<>();
+      for (int round = 0; round < 3; round++) {
+        for (int p : prefetches) {
+          Cell c = java(ctx, () -> refill(ctx.env, jobs), workers, jobs, null,
+              "work, " + workers + " workers, prefetch " + p + ", round " + (round + 1), b -> b.prefetch(p));
+          rates.computeIfAbsent(p, k -> new ArrayList<>()).add(c.value());
+        }
+      }
+      double base = median(rates.get(prefetches.get(0)));
+      for (int p : prefetches) {
+        ctx.report.row(workers + " workers, prefetch " + p + " " + rates.get(p), "jobs/s", Cell.of(median(rates.get(p))),
+            Cell.NONE, Cell.of(base));
+      }
+    }
+  }
+
+  /**
+   * Experiment (system property {@code que.bench.skipAB}, empty or {@code batched}): walks that pass
+   * over the jobs the pool's other workers hold (on) against walks that step over them (off), in
+   * three interleaved rounds per worker count; medians, off in the floor column.
+   */
+  private static void skipAB(Ctx ctx, String mode) throws Exception {
+    int jobs = ctx.options.workJobs();
+    boolean batched = mode.equals("batched");
+    java.lang.reflect.Field flag = WorkerPool.class.getDeclaredField("skipSiblingLocks");
+    flag.setAccessible(true);
+    ctx.report.section("2y. Work, walks passing over the siblings' jobs: on vs off (3 interleaved rounds, median)"
+        + (batched ? ", batchedCompletion(" + BATCHED_JOBS + ", " + BATCHED_DELAY.toMillis() + " ms)" : ""));
+    try {
+      for (int workers : ctx.options.workCounts()) {
+        List<Double> on = new ArrayList<>();
+        List<Double> off = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+          for (boolean skip : new boolean[] {round % 2 == 0, round % 2 != 0}) {
+            flag.setBoolean(null, skip);
+            Cell c = java(ctx, () -> refill(ctx.env, jobs), workers, jobs, null,
+                "work, " + workers + " workers, skip " + (skip ? "on" : "off") + ", round " + (round + 1),
+                b -> batched ? b.batchedCompletion(BATCHED_JOBS, BATCHED_DELAY) : b);
+            (skip ? on : off).add(c.value());
+          }
+        }
+        ctx.report.row(workers + " workers, on " + on + " off " + off, "jobs/s", Cell.of(median(on)), Cell.NONE,
+            Cell.of(median(off)));
+      }
+    } finally {
+      flag.setBoolean(null, true);
+    }
+  }
+
+  private static double median(List<Double> v) {
+    List<Double> s = new ArrayList<>(v);
+    java.util.Collections.sort(s);
+    return s.get(s.size() / 2);
   }
 
   /**
