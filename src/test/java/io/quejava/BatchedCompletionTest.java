@@ -91,6 +91,45 @@ class BatchedCompletionTest extends PgTest {
     assertEquals(n, pool.jobsWorked());
   }
 
+  /**
+   * The liveness rule: a job whose predecessor in the batch took longer than 2 ms (and whose delete
+   * waits) starts only after a SELECT 1 on its session; the handler sees it as its session's last
+   * statement in pg_stat_activity.
+   */
+  @Test
+  void aJobStartsOnlyOnASessionProvenAliveWithinTwoMilliseconds() throws Exception {
+    int n = 16;
+    for (int i = 0; i < n; i++) {
+      client.enqueue(NewJob.of("Slowish", i));
+    }
+    List<String> lastStatements = new CopyOnWriteArrayList<>();
+    AtomicInteger ended = new AtomicInteger();
+    WorkMap map = WorkMap.of("Slowish", job -> {
+      lastStatements.add(String.valueOf(one("SELECT query FROM pg_stat_activity WHERE pid = ?", job.context().backendPid())));
+      // The job's own work: 5 ms, fast enough (under 20 ms) to run with others locked behind it.
+      long until = System.nanoTime() + 5_000_000;
+      while (System.nanoTime() < until) {
+        java.util.concurrent.locks.LockSupport.parkNanos(until - System.nanoTime());
+      }
+    });
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).queue(defaultQueue())
+        .batchedCompletion(10, Duration.ofSeconds(5)).listener(new JobListener() {
+          @Override
+          public void jobEnded(JobEvent e) {
+            ended.incrementAndGet();
+          }
+        }).build();
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(30), "every job's event", () -> ended.get() == n);
+    } finally {
+      assertTrue(pool.shutdown(Duration.ofSeconds(10)));
+    }
+    assertTrue(lastStatements.contains("SELECT 1"),
+        "a job after a 5 ms job whose delete waits starts after a SELECT 1: " + lastStatements);
+    assertEquals(0, jobCount());
+  }
+
   @Test
   void aRowDeletedUnderItsLockIsReportedChanged() throws Exception {
     Job victim = client.enqueue(NewJob.of("Vanish"));
