@@ -130,6 +130,58 @@ class BatchedCompletionTest extends PgTest {
     assertEquals(0, jobCount());
   }
 
+  /**
+   * Shutdown flushes: a job blocks while succeeded jobs of its batch wait for their delete; shutdown
+   * begins; when the job returns, the worker deletes them all (one statement), tells the listeners,
+   * unlocks, and starts nothing more.
+   */
+  @Test
+  void shutdownFlushesTheSucceededJobsWaitingForTheirDelete() throws Exception {
+    int n = 60;
+    List<Long> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ids.add(client.enqueue(NewJob.of("Quick", i)).id());
+    }
+    Set<Long> ran = ConcurrentHashMap.newKeySet();
+    java.util.concurrent.CountDownLatch blocking = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger waitingWhenBlocked = new AtomicInteger(-1);
+    List<JobEvent> events = new CopyOnWriteArrayList<>();
+    WorkMap map = WorkMap.of("Quick", job -> {
+      if (blocking.getCount() > 0 && !ran.isEmpty()) {
+        long waiting = count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)", (Object) ran.toArray(new Long[0]));
+        if (waiting > 0) {
+          // Jobs of this batch succeeded and wait for their delete: hold the batch here.
+          waitingWhenBlocked.set((int) waiting);
+          ran.add(job.id());
+          blocking.countDown();
+          Await.until(Duration.ofSeconds(20), "the pool's shutdown to begin", job::isStopRequested);
+          return;
+        }
+      }
+      ran.add(job.id());
+    });
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).queue(defaultQueue())
+        .batchedCompletion(50, Duration.ofSeconds(5)).listener(new JobListener() {
+          @Override
+          public void jobEnded(JobEvent e) {
+            events.add(e);
+          }
+        }).build();
+    pool.start();
+    assertTrue(blocking.await(30, java.util.concurrent.TimeUnit.SECONDS), "a job found jobs of its batch waiting");
+    assertTrue(pool.shutdown(Duration.ofSeconds(20)), "the pool stopped within its timeout");
+    assertTrue(waitingWhenBlocked.get() >= 1);
+    assertEquals(ran.size(), events.size(), "every job that ran was heard");
+    for (JobEvent e : events) {
+      assertEquals(JobOutcome.SUCCEEDED, e.outcome(), "job " + e.jobId());
+    }
+    assertEquals(0L, count("SELECT count(*) FROM que_jobs WHERE " + idColumn() + " = ANY(?)", (Object) ran.toArray(new Long[0])),
+        "every job that ran was deleted at shutdown");
+    assertEquals(n - ran.size(), jobCount(), "the jobs not run are left");
+    assertTrue(jobCount() > 0, "shutdown started nothing more");
+    assertEquals(0, advisoryLocksOn(ids), "and every lock was released");
+  }
+
   @Test
   void aRowDeletedUnderItsLockIsReportedChanged() throws Exception {
     Job victim = client.enqueue(NewJob.of("Vanish"));
