@@ -17,6 +17,10 @@ public interface JobListener {
   /** An attempt is about to run. Default: nothing. */
   default void jobStarted(JobEvent.Start start) {}
 
-  /** An attempt ended and its outcome was written (or, for {@link JobOutcome#CANCELLED}, left). */
+  /**
+   * An attempt ended and its outcome was written (or, for {@link JobOutcome#CANCELLED}, left). With
+   * {@link WorkerPool.Builder#batchedCompletion} a succeeded job is heard once its batched delete
+   * has committed, possibly after later jobs of its batch have started.
+   */
   void jobEnded(JobEvent event);
 }

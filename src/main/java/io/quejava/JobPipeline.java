@@ -39,6 +39,15 @@ final class JobPipeline {
    * died under it, so the lock we hold does not prove it is not running).
    */
   boolean perform(LockedJob locked, Session s) {
+    return perform(locked, s, null);
+  }
+
+  /**
+   * The same, for batched completion when {@code pending} is not null: a job whose handler succeeded
+   * without resolving it is not deleted but added to {@code pending}, still locked, for the worker's
+   * batched delete; its events and counts follow in {@link #completed}.
+   */
+  boolean perform(LockedJob locked, Session s, java.util.List<Deferred> pending) {
     Job job = locked.job();
     if (!client.startRunning(job.id())) {
       log.debug("job {} ({}) is still running here on a session that ended; left alone until that attempt settles",
@@ -46,14 +55,14 @@ final class JobPipeline {
       return false;
     }
     try {
-      performLocked(locked, s);
+      performLocked(locked, s, pending);
     } finally {
       client.stopRunning(job.id());
     }
     return true;
   }
 
-  private void performLocked(LockedJob locked, Session s) {
+  private void performLocked(LockedJob locked, Session s, java.util.List<Deferred> pending) {
     Job job = locked.job();
     long start = System.nanoTime();
     Thread thread = Thread.currentThread();
@@ -94,7 +103,7 @@ final class JobPipeline {
       boolean cancelled = ctx.end();
       attempt.error = failure;
       try {
-        writeOutcome(locked, s, failure, cancelled, start, attempt);
+        writeOutcome(locked, s, failure, cancelled, start, attempt, pending != null);
       } catch (SQLException | RuntimeException e) {
         outcomeFailed(locked, s, failure, e, start, attempt);
       }
@@ -108,6 +117,10 @@ final class JobPipeline {
       MDC.remove("que.job_class");
       MDC.remove("que.queue");
     }
+    if (attempt.deferred) {
+      pending.add(new Deferred(locked, start, System.nanoTime(), queueWait, workerName));
+      return;
+    }
     if (attempt.outcome != null && !config.listeners().isEmpty()) {
       ended(new JobEvent(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1, attempt.outcome,
           java.util.Optional.ofNullable(attempt.error), Duration.ofNanos(System.nanoTime() - start), queueWait, workerName));
@@ -118,6 +131,46 @@ final class JobPipeline {
   private static final class Attempt {
     JobOutcome outcome;
     Throwable error;
+    /** Succeeded; its delete waits for the worker's batched completion. */
+    boolean deferred;
+  }
+
+  /** A succeeded job, still locked, whose delete waits for the worker's batched completion. */
+  record Deferred(LockedJob locked, long startNanos, long handlerEndedNanos, Duration queueWait, String workerName) {}
+
+  /**
+   * The worker's batched delete of {@code d} ended: {@code deleted} when its row was deleted and the
+   * statement committed; false with {@code error} null when the delete matched no row (the job changed
+   * under its lock: rule R7); false with {@code error} set when the statement failed or never ran
+   * (the session died): the job runs again. Counts, logs and tells the listeners.
+   */
+  void completed(Deferred d, boolean deleted, Throwable error) {
+    LockedJob locked = d.locked();
+    Job job = locked.job();
+    JobOutcome outcome;
+    if (deleted) {
+      locked.deletedInBatch();
+      worker.countWorked();
+      outcome = JobOutcome.SUCCEEDED;
+      log.debug("job worked id={} class={} queue='{}' priority={} ms={} (batched delete)",
+          job.id(), job.jobClass(), job.queue(), job.priority(),
+          TimeUnit.NANOSECONDS.toMillis(d.handlerEndedNanos() - d.startNanos()));
+    } else if (error == null) {
+      worker.countWorked();
+      outcome = JobOutcome.CHANGED;
+      log.warn("job changed under its lock: its batched delete matched no row (id={} class={} queue='{}');"
+          + " the job is left as it now is", job.id(), job.jobClass(), job.queue());
+    } else {
+      worker.countFailed();
+      outcome = JobOutcome.FAILED;
+      log.warn("job succeeded but its batched delete did not commit ({}); it runs again id={} class={} queue='{}'",
+          error.getMessage(), job.id(), job.jobClass(), job.queue());
+    }
+    if (!config.listeners().isEmpty()) {
+      ended(new JobEvent(job.id(), job.jobClass(), job.queue(), job.priority(), job.errorCount() + 1, outcome,
+          java.util.Optional.ofNullable(error), Duration.ofNanos(d.handlerEndedNanos() - d.startNanos()),
+          d.queueWait(), d.workerName()));
+    }
   }
 
   private void started(JobEvent.Start start) {
@@ -161,8 +214,8 @@ final class JobPipeline {
    * cancel (shutdown: the row is left as it was; any other reason: a failure), or success (delete,
    * unless the handler resolved the job itself).
    */
-  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start, Attempt attempt)
-      throws SQLException {
+  private void writeOutcome(LockedJob locked, Session s, Throwable failure, boolean cancelled, long start, Attempt attempt,
+      boolean mayDefer) throws SQLException {
     Job job = locked.job();
     if (s.isAborted()) {
       throw new QueException("job " + job.id() + ": its connection was closed while it ran");
@@ -193,6 +246,11 @@ final class JobPipeline {
       return;
     }
     if (!locked.isResolved()) {
+      if (mayDefer) {
+        // Batched completion: the worker deletes it with others, then unlocks; events follow then.
+        attempt.deferred = true;
+        return;
+      }
       locked.delete();
     }
     attempt.outcome = resolvedAs(locked, false, false);

@@ -200,6 +200,7 @@ public final class LockedJob implements AutoCloseable {
   private void write(Outcome result, String what, Write statement) {
     try {
       int rows = statement.run();
+      session.markAlive();
       boolean inTransaction = session.inTransaction();
       if (rows == 0) {
         if (inTransaction) {
@@ -290,6 +291,17 @@ public final class LockedJob implements AutoCloseable {
     } catch (SQLException e) {
       return false;
     }
+  }
+
+  /** Batched completion: the worker's batched delete of this job committed. */
+  void deletedInBatch() {
+    outcome = Outcome.DELETED;
+    outcomeUncommitted = false;
+  }
+
+  /** The session that holds this job's lock. */
+  Session session() {
+    return session;
   }
 
   /** How the job was resolved in this attempt, or null. */

@@ -50,10 +50,21 @@ final class Locker {
    */
   List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
       Integer maxRetryCount, boolean ownsSession) {
+    return lockBatch(session, queue, max, retryPolicy, maxRetryCount, ownsSession, () -> NO_IDS);
+  }
+
+  private static final long[] NO_IDS = new long[0];
+
+  /**
+   * The same, the walk passing over the ids {@code skip} gives (read before each walk): jobs that
+   * other sessions of this process hold now. Only a hint: the lock call decides every row tried.
+   */
+  List<LockedJob> lockBatch(Session session, String queue, int max, RetryPolicy retryPolicy,
+      Integer maxRetryCount, boolean ownsSession, java.util.function.Supplier<long[]> skip) {
     try {
       session.resetTransaction();
       for (int attempt = 1; attempt <= maxLockAttempts; attempt++) {
-        List<JobRow> rows = dialect.lockBatch(session, queue, max);
+        List<JobRow> rows = dialect.lockBatch(session, queue, max, skip.get());
         if (rows.isEmpty()) {
           return List.of();
         }
@@ -67,6 +78,7 @@ final class Locker {
         } else {
           current = dialect.recheckAll(session, rows);
         }
+        session.markAlive();
         List<LockedJob> locked = new ArrayList<>(rows.size());
         List<Long> lostIds = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
@@ -135,6 +147,20 @@ final class Locker {
         s.close();
       }
     }
+  }
+
+  /**
+   * Batched completion: deletes these jobs, which this session holds, in one autocommit statement;
+   * answers by position whether each row was deleted (false: changed under its lock, rule R7).
+   */
+  boolean[] deleteAll(Session session, List<LockedJob> jobs) throws SQLException {
+    List<JobRow> rows = new ArrayList<>(jobs.size());
+    for (LockedJob j : jobs) {
+      rows.add(j.job().row());
+    }
+    boolean[] deleted = dialect.deleteAll(session, rows);
+    session.markAlive();
+    return deleted;
   }
 
   /** Unlocks these jobs on the session in one statement; returns how many locks were held. */

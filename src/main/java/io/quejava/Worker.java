@@ -4,6 +4,7 @@ import io.quejava.internal.Args;
 import io.quejava.internal.Session;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -23,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #workOne()} locks and works exactly one job. {@link #work()} loops on the calling thread
  * until {@link #shutdown()} and locks jobs in small batches (see {@link WorkerConfig.Builder#prefetch}):
  * one walk locks several ready jobs, one statement re-checks them, the worker runs them one after
- * another, deletes the succeeded ones together and then unlocks them all; every outcome has
- * committed before the unlock. A {@link WorkerPool} runs several workers on threads of its own.
+ * another, writing each outcome before the next starts (or, with
+ * {@link WorkerConfig.Builder#batchedCompletion}, deleting the succeeded ones together in one
+ * statement), and then unlocks them all; every outcome has committed before the unlock. A
+ * {@link WorkerPool} runs several workers on threads of its own.
  */
 public final class Worker {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -76,8 +79,25 @@ public final class Worker {
         ? (Integer) config.maxRetryCount().orElse(WorkerConfig.DEFAULT_MAX_RETRY_COUNT)
         : null;
     this.pipeline = new JobPipeline(this, client, workMap, config, maxRetryCount);
-    this.prefetch = new Prefetch(config.prefetch());
+    this.completionBatch = config.batchedCompletionMaxJobs().orElse(0);
+    this.completionDelayNanos = config.batchedCompletionMaxDelay().map(Duration::toNanos).orElse(0L);
+    this.livenessNanos = Math.min(LIVENESS_BOUND.toNanos(), completionDelayNanos);
+    // With batched completion a walk's batch is also the completion batch: the walk takes up to maxJobs.
+    this.prefetch = new Prefetch(Math.max(config.prefetch(), completionBatch));
   }
+
+  /**
+   * Batched completion: a job starts only when a statement succeeded on its lock-holding session at
+   * most this long before (or maxDelay, if shorter); otherwise a {@code SELECT 1} proves it first.
+   */
+  static final Duration LIVENESS_BOUND = Duration.ofMillis(2);
+  /** Batched completion: min(LIVENESS_BOUND, maxDelay) in nanoseconds. */
+  private final long livenessNanos;
+
+  /** Batched completion: the most succeeded jobs per delete, 0 when off (see WorkerConfig). */
+  private final int completionBatch;
+  /** Batched completion: the longest a succeeded job waits for its delete (checked before each job starts). */
+  private final long completionDelayNanos;
 
   /** The queues this worker polls, in the order it tries them. */
   public List<String> queues() {
@@ -198,9 +218,14 @@ public final class Worker {
       }
       Session s = session();
       List<LockedJob> batch;
+      Siblings sib = siblings;
+      java.util.Set<Long> held = sib == null ? null : sib.held();
       try {
         walks.incrementAndGet();
-        batch = client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false);
+        batch = held == null
+            ? client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false)
+            : client.locker().lockBatch(s, queue, prefetch.batchSize(), config.retryPolicy(), maxRetryCount, false,
+                () -> held.stream().mapToLong(Long::longValue).toArray());
       } catch (RuntimeException e) {
         prefetch.reset();
         dropSession();
@@ -209,7 +234,6 @@ public final class Worker {
       if (batch.isEmpty()) {
         return 0;
       }
-      Siblings sib = siblings;
       if (wokeFromIdle && sib != null) {
         // Work appeared while we slept: there may be more, so a sleeping sibling looks too, now,
         // before our jobs run. Each worker that finds work this way wakes the next.
@@ -217,10 +241,17 @@ public final class Worker {
         sib.wakeAnother(this);
       }
       long walked = System.nanoTime();
+      // Batched completion: succeeded jobs, still locked, waiting for their delete (null when off).
+      List<JobPipeline.Deferred> pending = completionBatch > 0 ? new ArrayList<>() : null;
       int done = 0;
       boolean skippedRunning = false;
       boolean allFast = true;
       int end = batch.size(); // jobs at end and after were unlocked early, unrun
+      if (held != null) {
+        for (LockedJob j : batch) {
+          held.add(j.job().id()); // removed by forget() after their unlock, in the finally below
+        }
+      }
       try {
         for (int i = 0; i < end; i++) {
           LockedJob locked = batch.get(i);
@@ -230,14 +261,19 @@ public final class Worker {
           if (stopping || s.isAborted() || (done > 0 && prefetch.holdExpired(walked))) {
             break;
           }
-          if (i + 1 < end && !prefetch.mayHoldOthersBehind(locked.job().jobClass())) {
+          boolean knownFast = prefetch.mayHoldOthersBehind(locked.job().jobClass());
+          if (i + 1 < end && !knownFast) {
             // This job may be slow: free the jobs locked behind it now, so other workers can take
             // them instead of waiting for it. Their rows were never touched.
             client.locker().releaseUnrun(s, queue, batch.subList(i + 1, end));
+            forget(held, batch.subList(i + 1, end));
             end = i + 1;
           }
+          if (pending != null && !beforeStart(s, queue, pending, knownFast)) {
+            break; // the session failed: this job does not start (its lock is gone with it)
+          }
           long start = System.nanoTime();
-          if (!pipeline.perform(locked, s)) {
+          if (!pipeline.perform(locked, s, pending)) {
             skippedRunning = true;
             continue;
           }
@@ -251,7 +287,11 @@ public final class Worker {
         s.abort();
         throw new QueException("worker on queue '" + queue + "': releasing prefetched jobs failed: " + e.getMessage(), e);
       } finally {
+        if (pending != null) {
+          flush(s, queue, pending); // before the unlock: every unlock follows its job's committed delete
+        }
         client.locker().unlockBatch(s, queue, batch, end);
+        forget(held, batch.subList(0, end));
         if (s.isAborted()) {
           dropSession();
         }
@@ -267,6 +307,72 @@ public final class Worker {
     }
   }
 
+  /** After their unlock: the pool's walks stop passing over these jobs. */
+  private static void forget(java.util.Set<Long> held, List<LockedJob> jobs) {
+    if (held != null) {
+      for (LockedJob j : jobs) {
+        held.remove(j.job().id());
+      }
+    }
+  }
+
+  /**
+   * Batched completion, before a job starts: flushes the waiting deletes when {@code maxJobs} wait,
+   * when the oldest has waited maxDelay, or when the job may be slow (its class not yet seen fast
+   * here); otherwise, when the session's last successful statement is older than
+   * {@link #LIVENESS_BOUND} (or maxDelay, if shorter), runs {@code SELECT 1} (a round trip, no
+   * commit). So a job starts only on a session proven alive that recently. Returns false when the
+   * session failed (the job must not start).
+   */
+  private boolean beforeStart(Session s, String queue, List<JobPipeline.Deferred> pending, boolean knownFast) {
+    if (!pending.isEmpty() && (!knownFast || pending.size() >= completionBatch
+        || System.nanoTime() - pending.get(0).handlerEndedNanos() >= completionDelayNanos)) {
+      flush(s, queue, pending);
+    } else if (s.nanosSinceAlive() > livenessNanos && !s.isAborted()) {
+      try {
+        s.ping();
+      } catch (SQLException e) {
+        log.warn("worker on queue '{}': the liveness check before a job failed ({}); its batch is left to the server",
+            queue, e.getMessage());
+        s.abort();
+      }
+    }
+    return !s.isAborted();
+  }
+
+  /**
+   * Batched completion: deletes the waiting jobs in one autocommit statement on the session that
+   * holds their locks and reports each (deleted, changed under its lock, or not committed). The
+   * caller unlocks them afterwards. A failure aborts the session, which drops their locks: they
+   * run again (the documented re-run window).
+   */
+  private void flush(Session s, String queue, List<JobPipeline.Deferred> pending) {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<JobPipeline.Deferred> jobs = new ArrayList<>(pending);
+    pending.clear();
+    boolean[] deleted = null;
+    Throwable error = null;
+    if (s.isAborted()) {
+      error = new QueException("the worker's connection closed before the batched delete");
+    } else {
+      try {
+        if (s.resetTransaction()) {
+          log.warn("worker on queue '{}': a transaction was open before the batched delete; rolled back", queue);
+        }
+        deleted = client.locker().deleteAll(s, jobs.stream().map(JobPipeline.Deferred::locked).toList());
+      } catch (SQLException | RuntimeException e) {
+        log.warn("worker on queue '{}': the batched delete of {} jobs failed ({}); closing the connection, the jobs run again",
+            queue, jobs.size(), e.getMessage());
+        s.abort();
+        error = e;
+      }
+    }
+    for (int i = 0; i < jobs.size(); i++) {
+      pipeline.completed(jobs.get(i), deleted != null && deleted[i], deleted == null ? error : null);
+    }
+  }
 
   /**
    * Works jobs until {@link #shutdown()}: at once again after a job, after the wake interval (or a
@@ -505,6 +611,14 @@ public final class Worker {
 
     /** This worker starts ({@code true}) or ends ({@code false}) an idle wait. Must return at once. */
     default void idleChanged(Worker w, boolean idle) {}
+
+    /**
+     * The ids of the jobs the pool's workers hold now (each worker adds its batch after its walk and
+     * removes it after its unlock), which a walk passes over without a lock call; null for none.
+     */
+    default java.util.Set<Long> held() {
+      return null;
+    }
   }
 
   private volatile Siblings siblings;

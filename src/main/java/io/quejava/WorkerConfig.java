@@ -23,6 +23,9 @@ public final class WorkerConfig {
   private final List<JobListener> listeners;
   private final Integer maxRetryCount;
   private final int prefetch;
+  /** Batched completion: the most succeeded jobs per delete; 0 when off. */
+  private final int completionBatch;
+  private final Duration completionMaxDelay;
 
   /** Default {@link Builder#prefetch}: {@value}. */
   public static final int DEFAULT_PREFETCH = 8;
@@ -33,6 +36,8 @@ public final class WorkerConfig {
   private WorkerConfig(Builder b) {
     this.maxRetryCount = b.maxRetryCount;
     this.prefetch = b.prefetch;
+    this.completionBatch = b.completionBatch;
+    this.completionMaxDelay = b.completionMaxDelay;
     this.queues = List.copyOf(b.queues.keySet());
     this.queueLimits = java.util.Map.copyOf(b.queues.entrySet().stream().filter(e -> e.getValue() != null)
         .collect(java.util.stream.Collectors.toMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue)));
@@ -62,6 +67,8 @@ public final class WorkerConfig {
     b.listeners.addAll(base.listeners);
     b.maxRetryCount = base.maxRetryCount;
     b.prefetch = base.prefetch;
+    b.completionBatch = base.completionBatch;
+    b.completionMaxDelay = base.completionMaxDelay;
     return b;
   }
 
@@ -100,6 +107,23 @@ public final class WorkerConfig {
     return prefetch;
   }
 
+  /**
+   * The most succeeded jobs a worker deletes with one statement when batched completion is on (see
+   * {@link Builder#batchedCompletion}); empty when it is off (the default: each job's outcome commits
+   * before the next job starts).
+   */
+  public java.util.OptionalInt batchedCompletionMaxJobs() {
+    return completionBatch == 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(completionBatch);
+  }
+
+  /**
+   * How long a succeeded job may wait for its batched delete (see {@link Builder#batchedCompletion});
+   * empty when batched completion is off.
+   */
+  public java.util.Optional<Duration> batchedCompletionMaxDelay() {
+    return java.util.Optional.ofNullable(completionMaxDelay);
+  }
+
   /** The listeners that hear every attempt, in the order added. */
   public List<JobListener> listeners() {
     return listeners;
@@ -120,8 +144,63 @@ public final class WorkerConfig {
     private final List<JobListener> listeners = new ArrayList<>();
     private Integer maxRetryCount;
     private int prefetch = DEFAULT_PREFETCH;
+    private int completionBatch;
+    private Duration completionMaxDelay;
 
     private Builder() {}
+
+    /**
+     * Opt-in batched completion: a worker deletes the jobs whose handler succeeded in one statement
+     * and one commit, instead of one commit per job, then unlocks them. Off by default.
+     *
+     * <p>How it works. A worker's lock walk takes up to {@code maxJobs} jobs (or {@link #prefetch},
+     * if larger) and runs them one after another on its connection, which holds their advisory
+     * locks. A job that succeeds without resolving itself is not deleted at once: it waits, still
+     * locked, and the worker deletes the waiting jobs together (schema 3 by their full
+     * {@code (queue, priority, run_at, job_id)} key, schema 4–7 by id) in one autocommit statement
+     * on that same connection, checks that each row was deleted, and only after that commit unlocks
+     * them (rule R2 holds: every unlock follows the commit of the job's resolution). The worker
+     * flushes when {@code maxJobs} jobs wait, when the oldest has waited {@code maxDelay}, before it
+     * starts a job of a class not yet seen to run fast (under 20 ms), at the end of each walk's
+     * batch, and at shutdown.
+     *
+     * <p>A job starts only when a statement on its lock-holding connection succeeded at most 2 ms
+     * (or {@code maxDelay}, if shorter) before: the walk, the previous job's outcome, a flush, or
+     * else a one-row {@code SELECT 1} the worker sends first (a round trip, no commit). So no job
+     * starts on a connection, and so a lock, not proven alive just before, as without this option,
+     * where the previous job's outcome statement is that proof.
+     *
+     * <p>What changes. Failures, retries, expiries, cancels and every job a handler resolves itself
+     * (for example {@link LockedJob#delete()} inside its own transaction on
+     * {@link RunningJob#connection()}) are written at once, exactly as without this option. A
+     * {@link JobListener} hears {@link JobOutcome#SUCCEEDED} only after the batched delete has
+     * committed (its duration is the handler's, up to its return); a job whose row changed under its
+     * lock (the delete matched no row) is reported as {@link JobOutcome#CHANGED}; a job whose batched
+     * delete could not commit (the connection died) as {@link JobOutcome#FAILED}: it runs again.
+     *
+     * <p>The re-run window. Que is at-least-once: a crash after a handler's effects and before its
+     * job's delete commits runs the job again. With batched completion, a crash (kill -9, power
+     * loss, a lost connection) or a forced stop of the shutdown deadline re-runs at most the
+     * succeeded jobs still waiting for their delete: at most {@code maxJobs} per worker, and only
+     * those that finished within the last {@code maxDelay}. Use it for idempotent jobs; jobs that
+     * delete themselves in their own transaction are unaffected.
+     *
+     * @param maxJobs the most succeeded jobs deleted by one statement, 1 to 1000
+     * @param maxDelay the longest a succeeded job waits for its delete (checked before each job
+     *     starts), 1 ms to 10 s
+     */
+    public Builder batchedCompletion(int maxJobs, Duration maxDelay) {
+      if (maxJobs < 1 || maxJobs > 1000) {
+        throw new IllegalArgumentException("batchedCompletion: maxJobs must be 1 to 1000, got " + maxJobs);
+      }
+      Args.notNull(maxDelay, "maxDelay");
+      if (maxDelay.compareTo(Duration.ofMillis(1)) < 0 || maxDelay.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("batchedCompletion: maxDelay must be 1 ms to 10 s, got " + maxDelay);
+      }
+      this.completionBatch = maxJobs;
+      this.completionMaxDelay = maxDelay;
+      return this;
+    }
 
     /**
      * The most jobs a worker in {@link Worker#work()} locks with one walk and one re-check, then runs

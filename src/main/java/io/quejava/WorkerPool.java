@@ -81,6 +81,11 @@ public final class WorkerPool {
       }
 
       @Override
+      public java.util.Set<Long> held() {
+        return skipSiblingLocks ? held : null;
+      }
+
+      @Override
       public void wakeAnother(Worker w) {
         for (Worker other : workers) {
           if (other != w && other.isIdle()) {
@@ -92,6 +97,21 @@ public final class WorkerPool {
     };
     workers.forEach(w -> w.siblings(siblings));
   }
+
+  /**
+   * The ids of the jobs this pool's workers hold now: each walk passes over them without a lock call
+   * (a hint, not a lock: the lock call still decides every row a walk tries), so at 8-16 workers a
+   * walk does not step, one lock call at a time, over every row its siblings hold.
+   */
+  private final java.util.Set<Long> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** The held set's size now (test seam: it must be empty when no worker holds a job). */
+  int heldJobs() {
+    return held.size();
+  }
+
+  /** Whether walks pass over the siblings' held jobs (a switch for the benchmark's A/B runs). */
+  static volatile boolean skipSiblingLocks = true;
 
   /** Workers in an idle wait now. */
   private final java.util.concurrent.atomic.AtomicInteger idleWorkers = new java.util.concurrent.atomic.AtomicInteger();
@@ -376,6 +396,17 @@ public final class WorkerPool {
     /** Jobs a worker locks ahead in one walk. See {@link WorkerConfig.Builder#prefetch}. Default: 8. */
     public Builder prefetch(int jobs) {
       config.prefetch(jobs);
+      return this;
+    }
+
+    /**
+     * Opt-in: each worker deletes its succeeded jobs {@code maxJobs} at a time in one statement and
+     * one commit, then unlocks them; a crash may then run again at most {@code maxJobs} succeeded
+     * jobs per worker. Off by default. See {@link WorkerConfig.Builder#batchedCompletion} for how,
+     * the liveness rule, the events and the re-run window.
+     */
+    public Builder batchedCompletion(int maxJobs, Duration maxDelay) {
+      config.batchedCompletion(maxJobs, maxDelay);
       return this;
     }
 

@@ -78,6 +78,21 @@ class BatchLockTest extends PgTest {
   }
 
   @Test
+  void aWalkPassesOverTheIdsItIsToldSiblingsHoldWithoutLockingThem() throws SQLException {
+    List<Job> jobs = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      jobs.add(client.enqueue(NewJob.of("Skip", i).priority(10 + i)));
+    }
+    long[] skip = {jobs.get(0).id(), jobs.get(2).id()};
+    try (Session s = new Session(ds.getConnection())) {
+      List<LockedJob> batch = client.locker().lockBatch(s, "", 3, RetryPolicy.DEFAULT, null, false, () -> skip);
+      List<Long> ids = batch.stream().map(l -> l.job().id()).toList();
+      assertEquals(List.of(jobs.get(1).id(), jobs.get(3).id(), jobs.get(4).id()), ids, "in order, the skipped ones left out");
+      assertEquals(new TreeSet<>(ids), locksOf(s.backendPid()), "no lock call on a skipped row: none taken, none leaked");
+    }
+  }
+
+  @Test
   void aJobThatChangedBeforeTheBatchRecheckIsUnlockedAndTheRestKept() throws SQLException {
     Job first = client.enqueue("First");
     Job moved = client.enqueue("Moved");
@@ -114,6 +129,7 @@ class BatchLockTest extends PgTest {
     b.start();
     try {
       Await.until(Duration.ofSeconds(60), "the queue to drain", this::queueEmpty);
+      Await.until(Duration.ofSeconds(10), "the pools' held-job sets to empty", () -> a.heldJobs() == 0 && b.heldJobs() == 0);
     } finally {
       a.shutdown(Duration.ofSeconds(10));
       b.shutdown(Duration.ofSeconds(10));

@@ -57,6 +57,10 @@ public final class ClassicDialect implements Dialect {
   private static final String LOCK_WALK =
       LockWalk.sql("job_id", "c.queue = ? AND c.run_at <= now()", COLUMNS);
 
+  /** The same walk, passing over the ids held by this process's other sessions. */
+  private static final String LOCK_WALK_SKIPPING =
+      LockWalk.sql("job_id", "c.queue = ? AND c.run_at <= now() AND NOT c.job_id = ANY(?::bigint[])", COLUMNS);
+
   private static final String KEYS =
       "unnest(?::text[], ?::smallint[], ?::timestamptz[], ?::bigint[]) WITH ORDINALITY AS k(queue, priority, run_at, job_id, n)";
 
@@ -64,6 +68,12 @@ public final class ClassicDialect implements Dialect {
   private static final String RECHECK_ALL =
       "SELECT k.n FROM que_jobs AS j JOIN " + KEYS + "\n"
           + "  ON j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id";
+
+  /** The batched delete: each row by its exact 4-column key; returns the positions deleted. */
+  private static final String DELETE_ALL =
+      "DELETE FROM que_jobs AS j USING " + KEYS + "\n"
+          + "WHERE j.queue = k.queue AND j.priority = k.priority AND j.run_at = k.run_at AND j.job_id = k.job_id\n"
+          + "RETURNING k.n";
 
   private static final String KEY = "queue = ? AND priority = ? AND run_at = ? AND job_id = ?";
 
@@ -161,6 +171,31 @@ public final class ClassicDialect implements Dialect {
   }
 
   @Override
+  public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
+    if (skip.length == 0) {
+      return lockBatch(s, queue, max);
+    }
+    PreparedStatement ps = s.prepare(LOCK_WALK_SKIPPING);
+    Array a = s.connection().createArrayOf("int8", LockWalk.boxed(skip));
+    try {
+      ps.setString(1, queue);
+      ps.setArray(2, a);
+      ps.setString(3, queue);
+      ps.setArray(4, a);
+      ps.setInt(5, max);
+      List<JobRow> rows = new ArrayList<>(max);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(read(rs));
+        }
+      }
+      return rows;
+    } finally {
+      a.free();
+    }
+  }
+
+  @Override
   public boolean[] recheckAll(Session s, List<JobRow> jobs) throws SQLException {
     PreparedStatement ps = s.prepare(RECHECK_ALL);
     Array[] arrays = bindKeys(s.connection(), ps, jobs);
@@ -241,6 +276,25 @@ public final class ClassicDialect implements Dialect {
     PreparedStatement ps = s.prepare(DELETE);
     bindKey(ps, 1, job);
     return ps.executeUpdate();
+  }
+
+  @Override
+  public boolean[] deleteAll(Session s, List<JobRow> jobs) throws SQLException {
+    PreparedStatement ps = s.prepare(DELETE_ALL);
+    Array[] arrays = bindKeys(s.connection(), ps, jobs);
+    try {
+      boolean[] deleted = new boolean[jobs.size()];
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          deleted[(int) rs.getLong(1) - 1] = true;
+        }
+      }
+      return deleted;
+    } finally {
+      for (Array a : arrays) {
+        a.free();
+      }
+    }
   }
 
   @Override

@@ -38,6 +38,13 @@ public interface Dialect {
   List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException;
 
   /**
+   * The same walk, stepping without a lock call over the ids in {@code skip}: jobs other sessions of
+   * this process hold now (a hint that saves the walk a step per such row; the lock call still
+   * decides every row it tries). Empty {@code skip}: exactly {@link #lockBatch(Session, String, int)}.
+   */
+  List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException;
+
+  /**
    * The re-check of a batch in one statement: for each row, by its position in {@code jobs}, whether
    * it is still exactly as locked (by position, not id: schema 3 does not make job_id unique).
    */
@@ -51,6 +58,13 @@ public interface Dialect {
 
   /** Deletes the job by the key it was read with; returns the row count. */
   int delete(Session s, JobRow job) throws SQLException;
+
+  /**
+   * Deletes these jobs (each by the key it was read with) in one statement, in autocommit, for
+   * batched completion; answers, by position in {@code jobs}, whether each row was deleted (false:
+   * it changed under its lock, rule R7).
+   */
+  boolean[] deleteAll(Session s, List<JobRow> jobs) throws SQLException;
 
   /**
    * error_count + 1, run_at = now() + delay, and the error text (null texts leave schema 3's

@@ -45,6 +45,15 @@ final class LockWalk {
         + "SELECT " + columns + " FROM walk WHERE got_lock";
   }
 
+  /** The ids as an array pgjdbc binds as bigint[]. */
+  static Long[] boxed(long[] ids) {
+    Long[] out = new Long[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = ids[i];
+    }
+    return out;
+  }
+
   /** Unlocks every id given (one call per id) and answers how many locks were held. */
   static final String UNLOCK_ALL =
       "SELECT count(*) FILTER (WHERE unlocked) FROM (SELECT pg_advisory_unlock(k) AS unlocked FROM unnest(?::bigint[]) AS k) AS u";

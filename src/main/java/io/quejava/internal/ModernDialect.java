@@ -57,7 +57,9 @@ public final class ModernDialect implements Dialect {
   private final String insert;
   private final String insertAll;
   private final String lockWalk;
+  private final String lockWalkSkipping;
   private final String recheckAll;
+  private final String deleteAll;
   private final String recheck;
   /** The outcome statements: plain on 4 to 6 (or when asked to notify), quiet on 7. */
   private final Outcome delete;
@@ -159,6 +161,10 @@ public final class ModernDialect implements Dialect {
         "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
             + (hasJsv ? " AND c.job_schema_version = ?" : ""),
         columns);
+    this.lockWalkSkipping = LockWalk.sql("id",
+        "c.queue = ? AND c.run_at <= now() AND c.finished_at IS NULL AND c.expired_at IS NULL"
+            + (hasJsv ? " AND c.job_schema_version = ?" : "") + " AND NOT c.id = ANY(?::bigint[])",
+        columns);
     this.recheckAll = "SELECT k.n FROM que_jobs AS j\n"
         + "JOIN unnest(?::bigint[], ?::int[]) WITH ORDINALITY AS k(id, error_count, n)"
         + " ON j.id = k.id AND j.error_count = k.error_count\n"
@@ -168,6 +174,12 @@ public final class ModernDialect implements Dialect {
         + "WHERE id = ? AND finished_at IS NULL AND expired_at IS NULL AND run_at <= now() AND error_count = ?"
         + (hasJsv ? " AND job_schema_version = ?" : "");
     boolean quiet = schemaVersion >= 7 && !stateNotifications;
+    // The batched delete runs in autocommit only: on schema 7 the same InitPlan as a single
+    // outcome's sets que.skip_notify for the statement's own transaction.
+    this.deleteAll = "DELETE FROM que_jobs AS j USING unnest(?::bigint[]) WITH ORDINALITY AS k(id, n)\n"
+        + "WHERE j.id = k.id"
+        + (quiet ? " AND (SELECT set_config('que.skip_notify', 'true', true)) = 'true'" : "")
+        + "\nRETURNING k.n";
     this.delete = new Outcome(DELETE, quiet);
     this.finish = new Outcome(FINISH, quiet);
     this.expire = new Outcome(EXPIRE, quiet);
@@ -385,6 +397,35 @@ public final class ModernDialect implements Dialect {
   }
 
   @Override
+  public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
+    if (skip.length == 0) {
+      return lockBatch(s, queue, max);
+    }
+    PreparedStatement ps = s.prepare(lockWalkSkipping);
+    Array a = s.connection().createArrayOf("int8", LockWalk.boxed(skip));
+    try {
+      int i = 1;
+      for (int step = 0; step < 2; step++) {
+        ps.setString(i++, queue);
+        if (jobSchemaVersion != null) {
+          ps.setInt(i++, jobSchemaVersion);
+        }
+        ps.setArray(i++, a);
+      }
+      ps.setInt(i, max);
+      List<JobRow> rows = new ArrayList<>(max);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(read(rs));
+        }
+      }
+      return rows;
+    } finally {
+      a.free();
+    }
+  }
+
+  @Override
   public boolean[] recheckAll(Session s, List<JobRow> jobs) throws SQLException {
     int n = jobs.size();
     Long[] ids = new Long[n];
@@ -437,6 +478,29 @@ public final class ModernDialect implements Dialect {
   @Override
   public int delete(Session s, JobRow job) throws SQLException {
     return delete.run(s, ps -> ps.setLong(1, job.id()));
+  }
+
+  @Override
+  public boolean[] deleteAll(Session s, List<JobRow> jobs) throws SQLException {
+    int n = jobs.size();
+    Long[] ids = new Long[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = jobs.get(i).id();
+    }
+    PreparedStatement ps = s.prepare(deleteAll);
+    Array idArray = s.connection().createArrayOf("int8", ids);
+    try {
+      ps.setArray(1, idArray);
+      boolean[] deleted = new boolean[n];
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          deleted[(int) rs.getLong(1) - 1] = true;
+        }
+      }
+      return deleted;
+    } finally {
+      idArray.free();
+    }
   }
 
   @Override

@@ -26,6 +26,8 @@ public final class Session implements AutoCloseable {
   private final Map<String, PreparedStatement> statements = new HashMap<>();
   private volatile boolean aborted;
   private int backendPid;
+  /** System.nanoTime() when a statement last succeeded on this session (as reported by its users). */
+  private volatile long aliveAt = System.nanoTime();
 
   public Session(Connection connection) {
     this.connection = connection;
@@ -64,6 +66,25 @@ public final class Session implements AutoCloseable {
     try (java.sql.ResultSet rs = ps.executeQuery()) {
       return rs.next() && rs.getBoolean(1);
     }
+  }
+
+  /** Records that a statement on this session just succeeded: the session, and its locks, are alive. */
+  public void markAlive() {
+    aliveAt = System.nanoTime();
+  }
+
+  /** Nanoseconds since a statement last succeeded on this session (as recorded by {@link #markAlive()}). */
+  public long nanosSinceAlive() {
+    return System.nanoTime() - aliveAt;
+  }
+
+  /** A one-row {@code SELECT 1}: proves the session alive (and records it). */
+  public void ping() throws SQLException {
+    PreparedStatement ps = prepare("SELECT 1");
+    try (java.sql.ResultSet rs = ps.executeQuery()) {
+      rs.next();
+    }
+    markAlive();
   }
 
   /** True when a transaction is open (or failed) on this connection. */

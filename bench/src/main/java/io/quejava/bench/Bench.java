@@ -316,7 +316,9 @@ public final class Bench {
         DELETE by the key, pg_advisory_unlock), one job per script run, with jobs lost to lock races \
         not counted; "que-java's batch SQL" = the statements que-java's WorkerPool sends at full \
         prefetch: per batch of up to 8 jobs one walk, one re-check and one unlock, and one DELETE per \
-        job.""";
+        job; "its batched SQL" = the same with batchedCompletion: per batch of up to 32 one walk, one \
+        re-check, ONE DELETE of the batch and one unlock (pgbench clients cannot pass over each other's \
+        held jobs as a pool's workers do).""";
   }
 
   private static void saveCopy(Path root, String header, Ctx ctx, String profile, String total) {

@@ -33,6 +33,15 @@ final class WorkBench {
   static final List<Integer> SCHEMA_7_WORKERS = List.of(1, 8);
 
   static void run(Ctx ctx) throws Exception {
+    String ab = System.getProperty("que.bench.prefetchAB");
+    if (ab != null) {
+      prefetchAB(ctx, ab);
+      return;
+    }
+    if (System.getProperty("que.bench.skipAB") != null) {
+      skipAB(ctx, System.getProperty("que.bench.skipAB"));
+      return;
+    }
     int jobs = ctx.options.workJobs();
     ctx.report.section(String.format("2. Work: drain %,d queued no-op jobs (each run stops when empty or at %d s)",
         jobs, ctx.options.cap().toSeconds()));
@@ -48,6 +57,14 @@ final class WorkBench {
             Pgbench.BATCH_SCRIPT);
         ctx.report.row(what, "jobs/s", java, go, floor);
         ctx.report.row(what + ", floor = que-java's batch SQL in pgbench", "jobs/s", java, Cell.NONE, batchFloor);
+        Cell batched = java(ctx, refill, workers, jobs, null, "work, " + what + ": que-java, batched completion",
+            b -> b.batchedCompletion(BATCHED_JOBS, BATCHED_DELAY));
+        Cell batchedFloor = floor(ctx, refill, workers, 0, "true",
+            "work, " + what + ": pgbench, que-java's batched-completion SQL", Pgbench.batchedCompletionScript(BATCHED_JOBS));
+        ctx.report.row(what + ", batchedCompletion(" + BATCHED_JOBS + ", " + BATCHED_DELAY.toMillis() + " ms); que-go as above",
+            "jobs/s", batched, go, Cell.NONE);
+        ctx.report.row(what + ", batchedCompletion; floor = its batched SQL in pgbench", "jobs/s", batched, Cell.NONE,
+            batchedFloor);
         if (SCHEMA_7_WORKERS.contains(workers)) {
           if (s7 == null) {
             s7 = new Schema7(ctx);
@@ -68,6 +85,71 @@ final class WorkBench {
         s7.close();
       }
     }
+  }
+
+  /**
+   * Experiment (system property {@code que.bench.prefetchAB=8,4,2}): que-java's default mode at each
+   * worker count with these prefetch values, in three interleaved rounds; one row per value with
+   * the median, the first value in the floor column.
+   */
+  private static void prefetchAB(Ctx ctx, String values) throws Exception {
+    int jobs = ctx.options.workJobs();
+    List<Integer> prefetches = java.util.Arrays.stream(values.split(",")).map(String::trim).map(Integer::valueOf).toList();
+    ctx.report.section("2x. Work, prefetch A/B (3 interleaved rounds, median)");
+    for (int workers : ctx.options.workCounts()) {
+      java.util.Map<Integer, List<Double>> rates = new java.util.LinkedHashMap<>();
+      for (int round = 0; round < 3; round++) {
+        for (int p : prefetches) {
+          Cell c = java(ctx, () -> refill(ctx.env, jobs), workers, jobs, null,
+              "work, " + workers + " workers, prefetch " + p + ", round " + (round + 1), b -> b.prefetch(p));
+          rates.computeIfAbsent(p, k -> new ArrayList<>()).add(c.value());
+        }
+      }
+      double base = median(rates.get(prefetches.get(0)));
+      for (int p : prefetches) {
+        ctx.report.row(workers + " workers, prefetch " + p + " " + rates.get(p), "jobs/s", Cell.of(median(rates.get(p))),
+            Cell.NONE, Cell.of(base));
+      }
+    }
+  }
+
+  /**
+   * Experiment (system property {@code que.bench.skipAB}, empty or {@code batched}): walks that pass
+   * over the jobs the pool's other workers hold (on) against walks that step over them (off), in
+   * three interleaved rounds per worker count; medians, off in the floor column.
+   */
+  private static void skipAB(Ctx ctx, String mode) throws Exception {
+    int jobs = ctx.options.workJobs();
+    boolean batched = mode.equals("batched");
+    java.lang.reflect.Field flag = WorkerPool.class.getDeclaredField("skipSiblingLocks");
+    flag.setAccessible(true);
+    ctx.report.section("2y. Work, walks passing over the siblings' jobs: on vs off (3 interleaved rounds, median)"
+        + (batched ? ", batchedCompletion(" + BATCHED_JOBS + ", " + BATCHED_DELAY.toMillis() + " ms)" : ""));
+    try {
+      for (int workers : ctx.options.workCounts()) {
+        List<Double> on = new ArrayList<>();
+        List<Double> off = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+          for (boolean skip : new boolean[] {round % 2 == 0, round % 2 != 0}) {
+            flag.setBoolean(null, skip);
+            Cell c = java(ctx, () -> refill(ctx.env, jobs), workers, jobs, null,
+                "work, " + workers + " workers, skip " + (skip ? "on" : "off") + ", round " + (round + 1),
+                b -> batched ? b.batchedCompletion(BATCHED_JOBS, BATCHED_DELAY) : b);
+            (skip ? on : off).add(c.value());
+          }
+        }
+        ctx.report.row(workers + " workers, on " + on + " off " + off, "jobs/s", Cell.of(median(on)), Cell.NONE,
+            Cell.of(median(off)));
+      }
+    } finally {
+      flag.setBoolean(null, true);
+    }
+  }
+
+  private static double median(List<Double> v) {
+    List<Double> s = new ArrayList<>(v);
+    java.util.Collections.sort(s);
+    return s.get(s.size() / 2);
   }
 
   /**
@@ -135,13 +217,25 @@ final class WorkBench {
     }
   }
 
+  /** Batched completion in the work scenario: the most jobs per delete (and per walk). */
+  static final int BATCHED_JOBS = 32;
+  /** Batched completion in the work scenario: the longest a succeeded job waits for its delete. */
+  static final Duration BATCHED_DELAY = Duration.ofMillis(50);
+
   /** que-java: a WorkerPool until {@code jobs} jobs of {@code countedClass} (null: any) have run, or the cap. */
   static Cell java(Ctx ctx, Runnable setUp, int workers, long jobs, String countedClass, String label) throws Exception {
+    return java(ctx, setUp, workers, jobs, countedClass, label, b -> b);
+  }
+
+  /** The same, with the pool's settings changed by {@code tune}. */
+  static Cell java(Ctx ctx, Runnable setUp, int workers, long jobs, String countedClass, String label,
+      java.util.function.UnaryOperator<WorkerPool.Builder> tune) throws Exception {
     Bench.progress(label);
     setUp.run();
     var before = ctx.profile.begin();
     JavaDrain drain = new JavaDrain(jobs, countedClass);
-    WorkerPool pool = drain.start(ctx.client, workers, DRAIN_WAKE);
+    WorkerPool pool = tune.apply(drain.builder(ctx.client, workers, DRAIN_WAKE)).build();
+    pool.start();
     JavaDrain.Drained d = drain.await(pool, ctx.options.cap(), false);
     ctx.profile.end(label, before);
     if (d.complete()) {

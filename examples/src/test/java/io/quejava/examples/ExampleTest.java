@@ -55,6 +55,13 @@ class ExampleTest {
   }
 
   @Test
+  void batchedCompletionDeletesEverySucceededJobAndTellsListenersAfterTheCommit() throws Exception {
+    String out = run(BatchedCompletionExample::run);
+    assertTrue(out.contains("page views counted: 500; jobs succeeded: 500; jobs left: 0;"
+        + " a job's row still there when its SUCCEEDED was heard: 0"), out);
+  }
+
+  @Test
   void onePoolServesTwoQueuesWithALimitAndIsWokenByNotify() throws Exception {
     String out = run(MultiQueuePoolExample::run);
     assertTrue(out.contains("pool on [examples-reports, examples-mailers] (mailers at most 1 worker), listening and idle"), out);
