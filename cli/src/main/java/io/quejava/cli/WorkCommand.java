@@ -79,6 +79,13 @@ final class WorkCommand extends Cli {
   @Option(names = "--schedules", description = "also enqueue due cron and interval schedules (the schedule extension)")
   boolean schedules;
 
+  @Option(names = "--batched-completion", paramLabel = "MAXJOBS[/MAXDELAY]",
+      description = {"opt-in: each worker deletes its succeeded jobs up to MAXJOBS (1 to 1000) at a time in one"
+          + " statement and commit; none waits longer than MAXDELAY (1ms to 10s, default 50ms). Fewer commits,"
+          + " but a crash or a forced stop may re-run up to MAXJOBS succeeded jobs per worker: for idempotent"
+          + " jobs only (for instance 50/20ms)"})
+  String batchedCompletion;
+
   @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
       description = "trace, debug, info, warn or error: the library's and the handlers' logs on stderr (default: ${DEFAULT-VALUE})")
   String logLevel;
@@ -96,6 +103,7 @@ final class WorkCommand extends Cli {
     if (workers < 1 || workers > 1000) {
       throw usage("--workers must be 1 to 1000, got " + workers);
     }
+    BatchedCompletion batched = batchedCompletion == null ? null : parseBatchedCompletion(batchedCompletion);
     Map<String, Integer> specs = new LinkedHashMap<>(); // queue to its limit, or null
     for (String q : queues) {
       var m = QUEUE_SPEC.matcher(q);
@@ -136,6 +144,9 @@ final class WorkCommand extends Cli {
           b.queue(e.getKey(), e.getValue());
         }
       }
+      if (batched != null) {
+        b.batchedCompletion(batched.maxJobs(), batched.maxDelay());
+      }
       if (deadLetters != null) {
         b.interceptor(DeadLetterInterceptor.builder(client).maxAttempts(deadLetters).build());
       }
@@ -166,7 +177,9 @@ final class WorkCommand extends Cli {
     app().err.println("que work: " + workers + " workers on " + String.join(", ", specs.entrySet().stream()
         .map(e -> "'" + Text.safe(e.getKey()) + "'" + (e.getValue() == null ? "" : " (at most " + e.getValue() + ")"))
         .toList()) + "; handlers: "
-        + Text.safe(String.join(", ", work.jobClasses())) + "; schema " + client.schemaVersion());
+        + Text.safe(String.join(", ", work.jobClasses())) + "; schema " + client.schemaVersion()
+        + (batched == null ? "" : "; batched completion: up to " + batched.maxJobs() + " jobs or "
+            + batched.maxDelay().toMillis() + " ms"));
     stop.await();
     running.set(false);
     app().err.println("que work: stopping, running jobs get " + shutdownTimeout.toSeconds() + " s");
@@ -191,6 +204,39 @@ final class WorkCommand extends Cli {
     long failed = pools.stream().mapToLong(WorkerPool::jobsFailed).sum();
     app().err.println("que work: stopped; worked " + worked + ", failed " + failed + (inTime.get() ? "" : "; some jobs outlived the deadline"));
     return inTime.get() ? Que.OK : Que.FAILED;
+  }
+
+  /** The default MAXDELAY of {@code --batched-completion MAXJOBS}. */
+  static final Duration DEFAULT_BATCH_DELAY = Duration.ofMillis(50);
+
+  record BatchedCompletion(int maxJobs, Duration maxDelay) {}
+
+  /** {@code MAXJOBS} or {@code MAXJOBS/MAXDELAY}, in the core's bounds, or a usage error naming the option. */
+  private BatchedCompletion parseBatchedCompletion(String spec) {
+    String s = spec.trim();
+    int slash = s.indexOf('/');
+    String jobs = slash < 0 ? s : s.substring(0, slash).trim();
+    int maxJobs;
+    try {
+      maxJobs = Integer.parseInt(jobs);
+    } catch (NumberFormatException e) {
+      throw usage("--batched-completion must be MAXJOBS or MAXJOBS/MAXDELAY (for instance 50/20ms), got '" + Text.safe(spec) + "'");
+    }
+    if (maxJobs < 1 || maxJobs > 1000) {
+      throw usage("--batched-completion: MAXJOBS must be 1 to 1000, got " + maxJobs);
+    }
+    Duration maxDelay = DEFAULT_BATCH_DELAY;
+    if (slash >= 0) {
+      try {
+        maxDelay = Durations.parse(s.substring(slash + 1));
+      } catch (picocli.CommandLine.TypeConversionException e) {
+        throw usage("--batched-completion: MAXDELAY " + e.getMessage());
+      }
+      if (maxDelay.compareTo(Duration.ofMillis(1)) < 0 || maxDelay.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw usage("--batched-completion: MAXDELAY must be 1ms to 10s, got " + Text.safe(s.substring(slash + 1).trim()));
+      }
+    }
+    return new BatchedCompletion(maxJobs, maxDelay);
   }
 
   private WorkMap loadHandlers() {

@@ -17,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -89,6 +91,58 @@ class WorkJarIT extends CliTestBase {
       Files.deleteIfExists(out);
       Files.deleteIfExists(err);
     }
+  }
+
+  /**
+   * {@code --batched-completion}: the pool deletes succeeded jobs in batches, and the table still
+   * empties (the last batch is flushed when the walk ends, long before the shutdown).
+   */
+  @Test
+  void worksWithBatchedCompletionAndTheTableEmpties() throws Exception {
+    Client client = Client.create(ds);
+    for (int i = 0; i < 25; i++) {
+      client.enqueue(NewJob.of("Sum", i, 1).queue("math"));
+    }
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        jar().toString(), "work", "--queue", "math", "--classpath", handlerJar(), "--workers", "2",
+        "--wake-interval", "200ms", "--shutdown-timeout", "10s", "--batched-completion", "10/20ms");
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().keySet().removeIf(k -> k.startsWith("QUE_") || k.startsWith("PG") || k.equals("DATABASE_URL"));
+    pb.environment().putAll(env());
+    Path err = Files.createTempFile("que-work", ".err");
+    pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile());
+    Process p = pb.start();
+    try {
+      Await.until(Duration.ofSeconds(60), "que work --batched-completion to work the 25 jobs", () -> {
+        assertTrue(p.isAlive(), () -> "que work died: " + read(err));
+        return unchecked(() -> count("SELECT count(*) FROM que_jobs")) == 0;
+      });
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "que work did not stop on SIGTERM");
+      String e = Files.readString(err, StandardCharsets.UTF_8);
+      assertEquals(0, p.exitValue(), e);
+      assertTrue(e.contains("batched completion: up to 10 jobs or 20 ms"), e);
+      assertTrue(e.contains("stopped; worked 25, failed 0"), e);
+    } finally {
+      p.destroyForcibly();
+      Files.deleteIfExists(err);
+    }
+  }
+
+  @Test
+  void aBadBatchedCompletionExits2NamingTheOption() throws Exception {
+    for (String bad : List.of("0", "1001", "many", "10/0ms", "10/11s", "10/soon")) {
+      Run r = jar("work", "--classpath", handlerJar(), "--batched-completion", bad);
+      assertEquals(2, r.exit(), r.toString());
+      assertTrue(r.err().contains("--batched-completion"), r.err());
+    }
+    // From its variable, like every flag.
+    Map<String, String> env = new HashMap<>(env());
+    env.put("QUE_BATCHED_COMPLETION", "0");
+    Run fromEnv = jar(env, false, "work", "--classpath", handlerJar());
+    assertEquals(2, fromEnv.exit(), fromEnv.toString());
+    assertTrue(fromEnv.err().contains("--batched-completion: MAXJOBS must be 1 to 1000, got 0"), fromEnv.err());
   }
 
   @Test
