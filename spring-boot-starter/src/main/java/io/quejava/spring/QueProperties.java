@@ -307,6 +307,45 @@ public class QueProperties {
     }
   }
 
+  /**
+   * Opt-in batched completion ({@code WorkerPool.Builder.batchedCompletion}): each worker deletes the
+   * jobs whose handler succeeded up to {@code max-jobs} at a time, in one statement and one commit.
+   * Off unless {@code max-jobs} is set. A crash or a forced stop may re-run up to {@code max-jobs}
+   * succeeded jobs per worker, so use it for idempotent jobs.
+   */
+  public static class BatchedCompletion {
+    /**
+     * The most succeeded jobs a worker deletes with one statement, 1 to 1000; unset: batched
+     * completion is off. A crash may re-run up to this many succeeded jobs per worker.
+     */
+    private Integer maxJobs;
+
+    /** The longest a succeeded job waits for its batched delete, 1ms to 10s. */
+    private Duration maxDelay = Duration.ofMillis(50);
+
+    public Integer getMaxJobs() {
+      return maxJobs;
+    }
+
+    public void setMaxJobs(Integer maxJobs) {
+      if (maxJobs != null && (maxJobs < 1 || maxJobs > 1000)) {
+        throw new IllegalArgumentException("que.worker.batched-completion.max-jobs must be 1 to 1000, got " + maxJobs);
+      }
+      this.maxJobs = maxJobs;
+    }
+
+    public Duration getMaxDelay() {
+      return maxDelay;
+    }
+
+    public void setMaxDelay(Duration maxDelay) {
+      if (maxDelay == null || maxDelay.compareTo(Duration.ofMillis(1)) < 0 || maxDelay.compareTo(Duration.ofSeconds(10)) > 0) {
+        throw new IllegalArgumentException("que.worker.batched-completion.max-delay must be 1ms to 10s, got " + maxDelay);
+      }
+      this.maxDelay = maxDelay;
+    }
+  }
+
   /** The worker pool: started with the application context when at least one handler bean exists. */
   public static class Worker {
     /**
@@ -338,8 +377,14 @@ public class QueProperties {
 
     private final Extensions extensions = new Extensions();
 
+    private final BatchedCompletion batchedCompletion = new BatchedCompletion();
+
     public Extensions getExtensions() {
       return extensions;
+    }
+
+    public BatchedCompletion getBatchedCompletion() {
+      return batchedCompletion;
     }
 
     public boolean isEnabled() {

@@ -64,6 +64,10 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     for (String q : settings.getQueues()) {
       addQueue(builder, q);
     }
+    QueProperties.BatchedCompletion batched = settings.getBatchedCompletion();
+    if (batched.getMaxJobs() != null) {
+      builder.batchedCompletion(batched.getMaxJobs(), batched.getMaxDelay());
+    }
     addExtensions(builder);
     customizers.forEach(c -> c.customize(builder));
     WorkerPool p = builder.build();
@@ -71,8 +75,10 @@ public class QueWorkerLifecycle implements SmartLifecycle {
     pool = p;
     stopping = false;
     // Quoted: the default queue of schema 3 is the empty string.
-    LOG.info("que-java: {} workers on queues {} for {}", p.size(),
-        p.queues().stream().map(q -> "'" + q + "'").toList(), work.jobClasses());
+    LOG.info("que-java: {} workers on queues {} for {}{}", p.size(),
+        p.queues().stream().map(q -> "'" + q + "'").toList(), work.jobClasses(),
+        batched.getMaxJobs() == null ? ""
+            : "; batched completion: up to " + batched.getMaxJobs() + " jobs or " + batched.getMaxDelay().toMillis() + " ms");
   }
 
   /**

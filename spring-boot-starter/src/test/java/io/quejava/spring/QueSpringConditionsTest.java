@@ -131,7 +131,11 @@ class QueSpringConditionsTest {
         {"que.worker.workers=0", "que.worker.workers must be 1 to 1000, got 0"},
         {"que.worker.extensions.dead-letter-max-attempts=0", "que.worker.extensions.dead-letter-max-attempts must be at least 1, got 0"},
         {"que.worker.extensions.timeout=-1s", "que.worker.extensions.timeout must be positive"},
-        {"que.worker.queues=mailers=x", "que.worker.queues: 'mailers=x' is not name or name=max-workers"}}) {
+        {"que.worker.queues=mailers=x", "que.worker.queues: 'mailers=x' is not name or name=max-workers"},
+        {"que.worker.batched-completion.max-jobs=0", "que.worker.batched-completion.max-jobs must be 1 to 1000, got 0"},
+        {"que.worker.batched-completion.max-jobs=1001", "que.worker.batched-completion.max-jobs must be 1 to 1000, got 1001"},
+        {"que.worker.batched-completion.max-delay=11s", "que.worker.batched-completion.max-delay must be 1ms to 10s, got PT11S"},
+        {"que.worker.batched-completion.max-delay=0ms", "que.worker.batched-completion.max-delay must be 1ms to 10s"}}) {
       runner.withPropertyValues("que.migrate=true", bad[0])
           .withBean(DataSource.class, () -> ds)
           .withBean(QueSpringBootTest.Billing.class, QueSpringBootTest.Billing::new)

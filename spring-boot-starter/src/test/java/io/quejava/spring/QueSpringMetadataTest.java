@@ -34,6 +34,7 @@ class QueSpringMetadataTest {
         "que.migrate-extensions", "que.worker.extensions.notify", "que.worker.extensions.heartbeats",
         "que.worker.extensions.heartbeat-interval", "que.worker.extensions.timeout",
         "que.worker.extensions.dead-letter-max-attempts", "que.worker.extensions.schedules",
+        "que.worker.batched-completion.max-jobs", "que.worker.batched-completion.max-delay",
         "que.metrics.enabled", "que.metrics.queues", "que.metrics.queues-interval", "management.health.que.enabled",
         "que.dashboard.enabled", "que.dashboard.path", "que.dashboard.read-only", "que.dashboard.insecure",
         "que.dashboard.refresh-seconds", "que.dashboard.basic-auth.username", "que.dashboard.basic-auth.password")) {
