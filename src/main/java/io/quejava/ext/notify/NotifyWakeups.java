@@ -285,6 +285,16 @@ public final class NotifyWakeups implements PoolExtension {
     asking = false;
   }
 
+  /**
+   * Whether the listening connection hands over each notification as soon as it arrives: pgjdbc
+   * otherwise holds every one for a 1 ms socket read (see NotificationPeek). Test and log seam.
+   */
+  boolean fastReceive() {
+    return fastReceive;
+  }
+
+  private volatile boolean fastReceive;
+
   /** True while a connection LISTENs (false during a reconnect, and before start or after stop). */
   public boolean isListening() {
     return listening;
@@ -591,6 +601,7 @@ public final class NotifyWakeups implements PoolExtension {
         st.execute("LISTEN \"" + channel + "\"");
       }
       c.unwrap(PGConnection.class);  // fail here, not in the loop, if the driver is not pgjdbc
+      fastReceive = NotificationPeek.skipTimedPeek(c);
       return c;
     } catch (SQLException | RuntimeException e) {
       closeQuietly(c);
