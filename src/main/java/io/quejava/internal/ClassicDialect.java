@@ -157,32 +157,23 @@ public final class ClassicDialect implements Dialect {
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException {
-    PreparedStatement ps = s.prepare(LOCK_WALK);
-    ps.setString(1, queue);
-    ps.setString(2, queue);
-    ps.setInt(3, max);
-    List<JobRow> rows = new ArrayList<>(max);
-    try (ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        rows.add(read(rs));
-      }
-    }
-    return rows;
+    return lockBatch(s, queue, max, LockWalk.NO_IDS);
   }
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
-    if (skip.length == 0) {
-      return lockBatch(s, queue, max);
-    }
-    PreparedStatement ps = s.prepare(LOCK_WALK_SKIPPING);
-    Array a = s.connection().createArrayOf("int8", LockWalk.boxed(skip));
+    boolean skipping = skip.length > 0;
+    PreparedStatement ps = s.prepare(skipping ? LOCK_WALK_SKIPPING : LOCK_WALK);
+    Array a = skipping ? s.connection().createArrayOf("int8", LockWalk.boxed(skip)) : null;
     try {
-      ps.setString(1, queue);
-      ps.setArray(2, a);
-      ps.setString(3, queue);
-      ps.setArray(4, a);
-      ps.setInt(5, max);
+      int i = 1;
+      for (int step = 0; step < 2; step++) {
+        ps.setString(i++, queue);
+        if (skipping) {
+          ps.setArray(i++, a);
+        }
+      }
+      ps.setInt(i, max);
       List<JobRow> rows = new ArrayList<>(max);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -191,7 +182,9 @@ public final class ClassicDialect implements Dialect {
       }
       return rows;
     } finally {
-      a.free();
+      if (a != null) {
+        a.free();
+      }
     }
   }
 

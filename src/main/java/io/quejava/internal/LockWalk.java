@@ -45,6 +45,9 @@ final class LockWalk {
         + "SELECT " + columns + " FROM walk WHERE got_lock";
   }
 
+  /** No ids to pass over. */
+  static final long[] NO_IDS = new long[0];
+
   /** The ids as an array pgjdbc binds as bigint[]. */
   static Long[] boxed(long[] ids) {
     Long[] out = new Long[ids.length];

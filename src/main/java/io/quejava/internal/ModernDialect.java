@@ -378,31 +378,14 @@ public final class ModernDialect implements Dialect {
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max) throws SQLException {
-    PreparedStatement ps = s.prepare(lockWalk);
-    int i = 1;
-    for (int step = 0; step < 2; step++) {
-      ps.setString(i++, queue);
-      if (jobSchemaVersion != null) {
-        ps.setInt(i++, jobSchemaVersion);
-      }
-    }
-    ps.setInt(i, max);
-    List<JobRow> rows = new ArrayList<>(max);
-    try (ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        rows.add(read(rs));
-      }
-    }
-    return rows;
+    return lockBatch(s, queue, max, LockWalk.NO_IDS);
   }
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
-    if (skip.length == 0) {
-      return lockBatch(s, queue, max);
-    }
-    PreparedStatement ps = s.prepare(lockWalkSkipping);
-    Array a = s.connection().createArrayOf("int8", LockWalk.boxed(skip));
+    boolean skipping = skip.length > 0;
+    PreparedStatement ps = s.prepare(skipping ? lockWalkSkipping : lockWalk);
+    Array a = skipping ? s.connection().createArrayOf("int8", LockWalk.boxed(skip)) : null;
     try {
       int i = 1;
       for (int step = 0; step < 2; step++) {
@@ -410,7 +393,9 @@ public final class ModernDialect implements Dialect {
         if (jobSchemaVersion != null) {
           ps.setInt(i++, jobSchemaVersion);
         }
-        ps.setArray(i++, a);
+        if (skipping) {
+          ps.setArray(i++, a);
+        }
       }
       ps.setInt(i, max);
       List<JobRow> rows = new ArrayList<>(max);
@@ -421,7 +406,9 @@ public final class ModernDialect implements Dialect {
       }
       return rows;
     } finally {
-      a.free();
+      if (a != null) {
+        a.free();
+      }
     }
   }
 
