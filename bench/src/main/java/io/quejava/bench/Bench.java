@@ -315,7 +315,8 @@ public final class Bench {
         pgbench running the classic protocol's per-job SQL (lock walk, re-check by the 4-column key, \
         DELETE by the key, pg_advisory_unlock), one job per script run, with jobs lost to lock races \
         not counted; "que-java's batch SQL" = the statements que-java's WorkerPool sends at full \
-        prefetch: per batch of up to 8 jobs one walk, one re-check and one unlock, and one DELETE per \
+        prefetch: per batch of up to 16 jobs (the default prefetch) one walk, one re-check and one \
+        unlock, and one DELETE per \
         job; "its batched SQL" = the same with batchedCompletion: per batch of up to 32 one walk, one \
         re-check, ONE DELETE of the batch and one unlock (pgbench clients cannot pass over each other's \
         held jobs as a pool's workers do).""";

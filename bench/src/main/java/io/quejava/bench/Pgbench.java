@@ -61,11 +61,11 @@ final class Pgbench {
       """;
 
   /** Jobs one walk of {@link #BATCH_SCRIPT} locks at most: que-java's default prefetch. */
-  static final int BATCH = 8;
+  static final int BATCH = io.quejava.WorkerConfig.DEFAULT_PREFETCH;
 
   /**
    * The SQL que-java's WorkerPool sends per batch at full prefetch, as pgbench would send it: the
-   * lock walk that takes up to 8 locks (still one pg_try_advisory_lock per candidate), one re-check
+   * lock walk that takes up to {@link #BATCH} locks (still one pg_try_advisory_lock per candidate), one re-check
    * of all their 4-column keys, one DELETE per job by its key (que-java commits each job's outcome
    * before the next job starts), and one unlock of them all. A floor for que-java's own shape
    * rather than for the protocol's one-job shape; it follows the core as of this benchmark's
