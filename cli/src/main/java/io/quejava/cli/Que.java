@@ -21,7 +21,7 @@ import picocli.CommandLine.Model.OptionSpec;
  * part: some jobs were skipped because a worker holds them or they changed meanwhile (the output
  * names them).
  */
-@Command(name = "que", mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
+@Command(name = "que", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, versionProvider = VersionCommand.Provider.class,
     description = "Operate a Que job queue (que_jobs, schema 3 to 7) from the command line.",
     subcommands = {MigrateCommand.class, SchemaCommand.class, StatusCommand.class, JobsCommand.class,
         EnqueueCommand.class, DeadCommand.class, SchedulesCommand.class, InflightCommand.class,

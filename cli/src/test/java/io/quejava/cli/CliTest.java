@@ -30,6 +30,13 @@ class CliTest extends CliTestBase {
     Run h = que("--help");
     assertEquals(0, h.exit());
     assertTrue(h.out().contains("status") && h.out().contains("Exit codes"), h.out());
+    // Every command answers --help with its own usage (the parse error's hint points there).
+    Run w = que("work", "--help");
+    assertEquals(0, w.exit(), w.toString());
+    assertTrue(w.out().contains("--batched-completion") && w.out().contains("--queue"), w.out());
+    Run l = que("jobs", "list", "-h");
+    assertEquals(0, l.exit(), l.toString());
+    assertTrue(l.out().contains("Usage: que jobs list"), l.out());
   }
 
   @Test
