@@ -82,7 +82,7 @@ public final class WorkerPool {
 
       @Override
       public java.util.Set<Long> held() {
-        return skipSiblingLocks ? held : null;
+        return passHeldJobs ? held : null;
       }
 
       @Override
@@ -110,8 +110,12 @@ public final class WorkerPool {
     return held.size();
   }
 
-  /** Whether walks pass over the siblings' held jobs (a switch for the benchmark's A/B runs). */
-  static volatile boolean skipSiblingLocks = true;
+  /**
+   * Whether walks pass over the siblings' held jobs: yes, unless the system property
+   * {@code que.worker.passHeldJobs} is {@code false} when the pool is built (a diagnostic switch; the
+   * benchmark's A/B runs use it).
+   */
+  private final boolean passHeldJobs = !"false".equalsIgnoreCase(System.getProperty("que.worker.passHeldJobs"));
 
   /** Workers in an idle wait now. */
   private final java.util.concurrent.atomic.AtomicInteger idleWorkers = new java.util.concurrent.atomic.AtomicInteger();

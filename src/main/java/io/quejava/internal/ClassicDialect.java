@@ -162,30 +162,7 @@ public final class ClassicDialect implements Dialect {
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
-    boolean skipping = skip.length > 0;
-    PreparedStatement ps = s.prepare(skipping ? LOCK_WALK_SKIPPING : LOCK_WALK);
-    Array a = skipping ? s.connection().createArrayOf("int8", LockWalk.boxed(skip)) : null;
-    try {
-      int i = 1;
-      for (int step = 0; step < 2; step++) {
-        ps.setString(i++, queue);
-        if (skipping) {
-          ps.setArray(i++, a);
-        }
-      }
-      ps.setInt(i, max);
-      List<JobRow> rows = new ArrayList<>(max);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          rows.add(read(rs));
-        }
-      }
-      return rows;
-    } finally {
-      if (a != null) {
-        a.free();
-      }
-    }
+    return LockWalk.run(s, LOCK_WALK, LOCK_WALK_SKIPPING, queue, null, skip, max, ClassicDialect::read);
   }
 
   @Override

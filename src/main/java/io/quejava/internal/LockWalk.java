@@ -16,6 +16,47 @@ package io.quejava.internal;
 final class LockWalk {
   private LockWalk() {}
 
+  /** Reads one locked row of a walk. */
+  interface RowReader {
+    JobRow read(java.sql.ResultSet rs) throws java.sql.SQLException;
+  }
+
+  /**
+   * Runs a walk: {@code plain}, or {@code skipping} when there are ids to pass over (its ready filter
+   * ends with {@code NOT id = ANY(?::bigint[])}). Binds, for each of the two steps, the queue, the
+   * job_schema_version when not null and the ids when skipping; then {@code max}.
+   */
+  static java.util.List<JobRow> run(Session s, String plain, String skipping, String queue, Integer jobSchemaVersion,
+      long[] skip, int max, RowReader reader) throws java.sql.SQLException {
+    boolean passing = skip.length > 0;
+    java.sql.PreparedStatement ps = s.prepare(passing ? skipping : plain);
+    java.sql.Array ids = passing ? s.connection().createArrayOf("int8", boxed(skip)) : null;
+    try {
+      int i = 1;
+      for (int step = 0; step < 2; step++) {
+        ps.setString(i++, queue);
+        if (jobSchemaVersion != null) {
+          ps.setInt(i++, jobSchemaVersion);
+        }
+        if (passing) {
+          ps.setArray(i++, ids);
+        }
+      }
+      ps.setInt(i, max);
+      java.util.List<JobRow> rows = new java.util.ArrayList<>(max);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(reader.read(rs));
+        }
+      }
+      return rows;
+    } finally {
+      if (ids != null) {
+        ids.free();
+      }
+    }
+  }
+
   /**
    * @param id the id column ({@code job_id} or {@code id})
    * @param ready the filter of a ready job, on table alias {@code c}, with its own {@code ?}s

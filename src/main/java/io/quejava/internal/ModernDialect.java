@@ -383,33 +383,7 @@ public final class ModernDialect implements Dialect {
 
   @Override
   public List<JobRow> lockBatch(Session s, String queue, int max, long[] skip) throws SQLException {
-    boolean skipping = skip.length > 0;
-    PreparedStatement ps = s.prepare(skipping ? lockWalkSkipping : lockWalk);
-    Array a = skipping ? s.connection().createArrayOf("int8", LockWalk.boxed(skip)) : null;
-    try {
-      int i = 1;
-      for (int step = 0; step < 2; step++) {
-        ps.setString(i++, queue);
-        if (jobSchemaVersion != null) {
-          ps.setInt(i++, jobSchemaVersion);
-        }
-        if (skipping) {
-          ps.setArray(i++, a);
-        }
-      }
-      ps.setInt(i, max);
-      List<JobRow> rows = new ArrayList<>(max);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          rows.add(read(rs));
-        }
-      }
-      return rows;
-    } finally {
-      if (a != null) {
-        a.free();
-      }
-    }
+    return LockWalk.run(s, lockWalk, lockWalkSkipping, queue, jobSchemaVersion, skip, max, this::read);
   }
 
   @Override
