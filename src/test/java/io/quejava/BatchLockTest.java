@@ -209,6 +209,34 @@ class BatchLockTest extends PgTest {
   }
 
   @Test
+  void byDefaultAWalkLocksUpToSixteenFastJobs() throws Exception {
+    // The README's default prefetch: the batch doubles while jobs are fast, up to 16 locks at once.
+    List<NewJob> batch = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      batch.add(NewJob.of("Count"));
+    }
+    client.enqueueAll(batch);
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    WorkMap map = WorkMap.builder().put("Count", job -> {
+      try (PreparedStatement ps = job.connection().prepareStatement(
+          "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()");
+          java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        most.accumulateAndGet(rs.getInt(1), Math::max);
+      }
+    }).build();
+    WorkerPool pool = WorkerPool.builder(client, map).workers(1).build();
+    pool.start();
+    try {
+      Await.until(Duration.ofSeconds(30), "the queue to drain", this::queueEmpty);
+    } finally {
+      pool.shutdown(Duration.ofSeconds(10));
+    }
+    assertEquals(WorkerConfig.DEFAULT_PREFETCH, most.get(), "most job locks one worker's session held at once");
+    assertEquals(16, WorkerConfig.DEFAULT_PREFETCH);
+  }
+
+  @Test
   void jobsWithBcOrInfiniteRunAtDoNotStallABatch() throws SQLException {
     exec("INSERT INTO que_jobs (queue, priority, run_at, job_class, args) VALUES"
         + " ('', 1, '0044-03-15 12:00:00.123456+00 BC', 'Old', '[]'),"
